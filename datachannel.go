@@ -1,0 +1,284 @@
+package simplepeer
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pion/datachannel"
+	"github.com/pion/webrtc/v3"
+)
+
+const (
+	// maxMessageSize is the largest message this peer receives and sends. It
+	// is what a remote assumes when the SDP names no a=max-message-size
+	// (RFC 8841); we advertise it explicitly and read with a buffer this
+	// big. Pion v3's SCTP refuses to send more, whatever the remote allows.
+	maxMessageSize = 65536
+
+	// chunkSize bounds the messages Write makes: 16 KiB is what every
+	// browser accepts (simple-peer's stream interop size).
+	chunkSize = 16 << 10
+
+	// preConnectLimit is how much Write buffers before connect
+	// (simple-peer's MAX_BUFFERED_AMOUNT); more blocks until connect.
+	preConnectLimit = 64 << 10
+
+	// Write blocks while more than highWater bytes are unacknowledged and
+	// resumes when Pion reports the amount at or below lowWater.
+	highWater = 1 << 20
+	lowWater  = 256 << 10
+
+	// rxLimit bounds what is received but not yet consumed (by OnData or
+	// Read); past it the reader stops and SCTP flow control slows the remote.
+	rxLimit = 1 << 20
+
+	// closeFlushTimeout bounds how long Close waits for the remote to
+	// acknowledge data already written.
+	closeFlushTimeout = 5 * time.Second
+)
+
+// setupData takes the data channel, created by us or announced by the
+// remote. Runs on the actor (or in New before the actor starts).
+func (p *Peer) setupData(dc *webrtc.DataChannel) {
+	p.mu.Lock()
+	if p.dc != nil || p.destroyed.Load() {
+		// simple-peer uses one channel; others are not ours to read.
+		p.mu.Unlock()
+		return
+	}
+	p.dc = dc
+	p.channelName = dc.Label()
+	p.mu.Unlock()
+
+	dc.SetBufferedAmountLowThreshold(lowWater)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case p.low <- struct{}{}:
+		default:
+		}
+	})
+	dc.OnOpen(func() {
+		// Detach must happen inside OnOpen; the rest belongs to the actor.
+		rwc, err := dc.Detach()
+		p.post(func() { p.onChannelOpen(rwc, err) })
+	})
+}
+
+func (p *Peer) onChannelOpen(rwc datachannel.ReadWriteCloser, err error) {
+	if err != nil {
+		p.destroyNow(wrapError(ErrCodeDataChannel, err))
+		return
+	}
+	if p.destroyed.Load() {
+		_ = rwc.Close()
+		return
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.rwc = rwc
+	p.readerDone = done
+	p.mu.Unlock()
+	go p.readLoop(rwc, done)
+	p.st.channelReady = true
+	p.maybeReady()
+}
+
+// maybeReady emits connect once ICE is connected and the channel is open,
+// after resolving the selected candidate pair's addresses.
+func (p *Peer) maybeReady() {
+	if p.st.connecting || !p.st.pcReady || !p.st.channelReady || p.destroyed.Load() {
+		return
+	}
+	local, remote, ok := p.selectedAddrs()
+	if !ok {
+		// ICE reports connected a moment before the pair is readable.
+		time.AfterFunc(10*time.Millisecond, func() { p.post(p.maybeReady) })
+		return
+	}
+	p.st.connecting = true
+
+	p.mu.Lock()
+	p.localAddr, p.remoteAddr = local, remote
+	pending := p.prebuf
+	p.prebuf = nil
+	var err error
+	for len(pending) > 0 && err == nil {
+		n := min(len(pending), chunkSize)
+		_, err = p.rwc.WriteDataChannel(pending[:n], false)
+		pending = pending[n:]
+	}
+	p.connected = true
+	close(p.connectedCh)
+	p.mu.Unlock()
+	if err != nil {
+		p.destroyNow(wrapError(ErrCodeDataChannel, err))
+		return
+	}
+	p.log.Debugf("%s connect local: %s remote: %s", p.id, local, remote)
+	p.emit(event{kind: evConnect})
+}
+
+func (p *Peer) selectedAddrs() (local, remote net.Addr, ok bool) {
+	sctp := p.pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return nil, nil, false
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
+		return nil, nil, false
+	}
+	return candidateAddr(pair.Local), candidateAddr(pair.Remote), true
+}
+
+// updateSendLimit applies the remote's a=max-message-size (0: unlimited).
+func (p *Peer) updateSendLimit(sdp string) {
+	limit := maxMessageSize
+	if n := remoteMaxMessageSize(sdp); n > 0 && n < limit {
+		limit = n
+	}
+	p.mu.Lock()
+	p.sendLimit = limit
+	p.mu.Unlock()
+}
+
+// readLoop reads messages from the detached channel and hands them to the
+// dispatcher, never before connect and never more than rxLimit ahead of the
+// consumer.
+func (p *Peer) readLoop(rwc datachannel.ReadWriteCloser, done chan struct{}) {
+	defer close(done)
+	buf := make([]byte, maxMessageSize)
+	for {
+		n, _, err := rwc.ReadDataChannel(buf)
+		if err != nil {
+			p.post(func() { p.onChannelClosed(err) })
+			return
+		}
+		msg := make([]byte, n)
+		copy(msg, buf[:n])
+		select {
+		case <-p.connectedCh:
+		case <-p.done:
+			return
+		}
+		select {
+		case <-p.closing:
+			continue // the user closed: nobody will consume it
+		default:
+		}
+		if !p.rx.reserve(n, p.done) {
+			return
+		}
+		p.emit(event{kind: evData, data: msg})
+	}
+}
+
+// onChannelClosed: the remote closed the channel, or the connection went
+// away. That is a plain close, as in simple-peer; a message larger than we
+// advertised is an error.
+func (p *Peer) onChannelClosed(err error) {
+	if errors.Is(err, io.ErrShortBuffer) {
+		p.destroyNow(&Error{Code: ErrCodeDataChannel, Err: errors.Join(ErrMessageTooLarge,
+			errors.New("remote sent more than a=max-message-size:"+strconv.Itoa(maxMessageSize)))})
+		return
+	}
+	p.log.Debugf("%s data channel closed: %v", p.id, err)
+	p.destroyNow(nil)
+}
+
+// Send sends data as one binary message. It fails with ERR_DATA_CHANNEL
+// before connect (ErrNotConnected) or when data is larger than the remote
+// accepts (ErrMessageTooLarge, usually 64 KiB), and with ERR_DESTROYED after
+// destroy. Send never blocks: check BufferedAmount, or use Write, which
+// applies backpressure.
+func (p *Peer) Send(data []byte) error { return p.send(data, false) }
+
+// SendString sends s as one text message: a browser receives a string.
+func (p *Peer) SendString(s string) error { return p.send([]byte(s), true) }
+
+func (p *Peer) send(data []byte, isString bool) error {
+	if p.destroyed.Load() || isClosed(p.closing) {
+		return errDestroyed()
+	}
+	p.mu.Lock()
+	rwc, connected, limit := p.rwc, p.connected, p.sendLimit
+	p.mu.Unlock()
+	if !connected {
+		return &Error{Code: ErrCodeDataChannel, Err: ErrNotConnected}
+	}
+	if len(data) > limit {
+		return newError(ErrCodeDataChannel, "%w: %d bytes, the limit is %d", ErrMessageTooLarge, len(data), limit)
+	}
+	if _, err := rwc.WriteDataChannel(data, isString); err != nil {
+		if p.destroyed.Load() {
+			return errDestroyed()
+		}
+		return wrapError(ErrCodeDataChannel, err)
+	}
+	return nil
+}
+
+// BufferedAmount returns the bytes sent but not yet acknowledged by the
+// remote (simple-peer's bufferSize).
+func (p *Peer) BufferedAmount() uint64 {
+	p.mu.Lock()
+	dc := p.dc
+	p.mu.Unlock()
+	if dc == nil {
+		return 0
+	}
+	return dc.BufferedAmount()
+}
+
+// flush waits until everything sent is acknowledged, the peer is destroyed,
+// or the timeout passes.
+func (p *Peer) flush(timeout time.Duration) {
+	p.mu.Lock()
+	dc, connected := p.dc, p.connected
+	p.mu.Unlock()
+	if !connected || dc == nil {
+		return
+	}
+	dc.SetBufferedAmountLowThreshold(0)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for dc.BufferedAmount() > 0 {
+		select {
+		case <-p.low:
+		case <-p.done:
+			return
+		case <-timer.C:
+			p.log.Debugf("%s close: %d bytes unacknowledged after %v", p.id, dc.BufferedAmount(), timeout)
+			return
+		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// candidateAddr turns an ICE candidate into a net.Addr.
+func candidateAddr(c *webrtc.ICECandidate) net.Addr {
+	ip := net.ParseIP(c.Address)
+	if c.Protocol == webrtc.ICEProtocolTCP {
+		return &net.TCPAddr{IP: ip, Port: int(c.Port)}
+	}
+	if ip == nil {
+		return hostAddr{network: "udp", addr: net.JoinHostPort(c.Address, strconv.Itoa(int(c.Port)))}
+	}
+	return &net.UDPAddr{IP: ip, Port: int(c.Port)}
+}
+
+// hostAddr is an address known by name (an mDNS candidate) or not at all.
+type hostAddr struct{ network, addr string }
+
+func (a hostAddr) Network() string { return a.network }
+func (a hostAddr) String() string  { return a.addr }

@@ -1,0 +1,280 @@
+package simplepeer
+
+import (
+	"sync"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// Event delivery. The actor and the reader push events; one dispatcher
+// goroutine per peer pops them and calls the handlers, never holding a lock.
+// An event whose handler is not set yet is held, per kind, and delivered
+// when the handler is set. Data is the exception: with no OnData handler it
+// goes to Read. Nothing is delivered after close.
+
+type eventKind int
+
+const (
+	evSignal eventKind = iota
+	evConnect
+	evData
+	evError
+	evClose
+	evTrack
+	evStream
+	evNegotiated
+	evICEState
+	evSignalingState
+	numEventKinds
+	evFlush // a handler was set: deliver what was held for ev.flush
+)
+
+type event struct {
+	kind      eventKind
+	flush     eventKind
+	signal    Signal
+	data      []byte
+	err       error
+	track     *webrtc.TrackRemote
+	receiver  *webrtc.RTPReceiver
+	stream    *Stream
+	ice       webrtc.ICEConnectionState
+	gathering webrtc.ICEGatheringState
+	signaling webrtc.SignalingState
+}
+
+type handlers struct {
+	signal     func(Signal)
+	connect    func()
+	data       func([]byte)
+	err        func(error)
+	close      func()
+	track      func(*webrtc.TrackRemote, *webrtc.RTPReceiver)
+	stream     func(*Stream)
+	negotiated func()
+	iceState   func(webrtc.ICEConnectionState, webrtc.ICEGatheringState)
+	signaling  func(webrtc.SignalingState)
+}
+
+type eventState struct {
+	queue *fifo[event]
+	done  chan struct{} // closed when the dispatcher exits
+
+	mu     sync.Mutex // guards the fields below
+	h      handlers
+	held   [numEventKinds][]event
+	closed bool // close was delivered: drop everything after it
+	exited bool // the dispatcher is gone
+}
+
+func (e *eventState) init() {
+	e.queue = newFIFO[event]()
+	e.done = make(chan struct{})
+}
+
+// emit queues an event for the dispatcher.
+func (p *Peer) emit(ev event) { p.ev.queue.push(ev) }
+
+// setHandler stores a handler under the lock (set), then has the held events
+// of that kind delivered: by the dispatcher while it runs, so they stay on
+// its goroutine, or right here once it has exited.
+func (p *Peer) setHandler(kind eventKind, set func(h *handlers)) {
+	e := &p.ev
+	e.mu.Lock()
+	set(&e.h)
+	if !e.exited {
+		e.queue.push(event{kind: evFlush, flush: kind})
+		e.mu.Unlock()
+		return
+	}
+	held := e.held[kind]
+	e.held[kind] = nil
+	e.mu.Unlock()
+	for _, ev := range held {
+		p.deliver(ev)
+	}
+}
+
+func (p *Peer) dispatchLoop() {
+	e := &p.ev
+	defer close(e.done)
+	for range e.queue.ready() {
+		for _, ev := range e.queue.take() {
+			if ev.kind == evFlush {
+				e.mu.Lock()
+				held := e.held[ev.flush]
+				e.held[ev.flush] = nil
+				e.mu.Unlock()
+				for _, h := range held {
+					p.deliver(h)
+				}
+				continue
+			}
+			if ev.kind == evClose {
+				p.rx.setEOF() // every message before close is in Read's buffer now
+			}
+			p.deliver(ev)
+			if ev.kind == evClose {
+				p.exitDispatcher()
+				return
+			}
+		}
+	}
+}
+
+// exitDispatcher stops the queue; flush requests still queued are served
+// by setHandler's caller from now on.
+func (p *Peer) exitDispatcher() {
+	e := &p.ev
+	e.mu.Lock()
+	e.exited = true
+	rest := e.queue.close()
+	e.mu.Unlock()
+	for _, ev := range rest {
+		if ev.kind != evFlush {
+			continue
+		}
+		e.mu.Lock()
+		held := e.held[ev.flush]
+		e.held[ev.flush] = nil
+		e.mu.Unlock()
+		for _, h := range held {
+			p.deliver(h)
+		}
+	}
+}
+
+// deliver calls the handler for ev, or holds ev when there is none.
+func (p *Peer) deliver(ev event) {
+	e := &p.ev
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	h := e.h
+	call := p.handlerFor(ev, &h)
+	if call == nil {
+		if ev.kind == evData {
+			e.mu.Unlock()
+			p.rx.push(ev.data)
+			return
+		}
+		e.held[ev.kind] = append(e.held[ev.kind], ev)
+		e.mu.Unlock()
+		return
+	}
+	if ev.kind == evClose {
+		e.closed = true
+		e.held = [numEventKinds][]event{}
+	}
+	e.mu.Unlock()
+	call()
+	if ev.kind == evData {
+		p.rx.release(len(ev.data))
+	}
+}
+
+// handlerFor returns a call of the handler for ev, or nil when unset.
+func (p *Peer) handlerFor(ev event, h *handlers) func() {
+	switch ev.kind {
+	case evSignal:
+		if f := h.signal; f != nil {
+			return func() { f(ev.signal) }
+		}
+	case evConnect:
+		if f := h.connect; f != nil {
+			return f
+		}
+	case evData:
+		if f := h.data; f != nil {
+			return func() { f(ev.data) }
+		}
+	case evError:
+		if f := h.err; f != nil {
+			return func() { f(ev.err) }
+		}
+	case evClose:
+		if f := h.close; f != nil {
+			return f
+		}
+	case evTrack:
+		if f := h.track; f != nil {
+			return func() { f(ev.track, ev.receiver) }
+		}
+	case evStream:
+		if f := h.stream; f != nil {
+			return func() { f(ev.stream) }
+		}
+	case evNegotiated:
+		if f := h.negotiated; f != nil {
+			return f
+		}
+	case evICEState:
+		if f := h.iceState; f != nil {
+			return func() { f(ev.ice, ev.gathering) }
+		}
+	case evSignalingState:
+		if f := h.signaling; f != nil {
+			return func() { f(ev.signaling) }
+		}
+	}
+	return nil
+}
+
+// Handlers. Each setter replaces the previous handler; nil unsets it. All
+// handlers of a peer run on one goroutine, one at a time, in the order the
+// events happened, and never while the library holds a lock: a handler may
+// call any method of the peer, including Destroy. An event that fires
+// before its handler is set is held and delivered when it is set. A slow
+// handler delays the events after it, so hand long work to a goroutine.
+
+// OnSignal sets the handler for signal data to carry to the remote peer and
+// pass to its Signal method (simple-peer's 'signal' event).
+func (p *Peer) OnSignal(f func(Signal)) {
+	p.setHandler(evSignal, func(h *handlers) { h.signal = f })
+}
+
+// OnConnect sets the handler called once, when ICE is connected and the data
+// channel is open; LocalAddr and RemoteAddr are known by then. It comes
+// before any data.
+func (p *Peer) OnConnect(f func()) {
+	p.setHandler(evConnect, func(h *handlers) { h.connect = f })
+}
+
+// OnData sets the handler for each message received, text or binary. The
+// slice is the handler's to keep. While no OnData handler is set, messages
+// go to Read instead; each message goes to exactly one of the two.
+func (p *Peer) OnData(f func([]byte)) {
+	p.setHandler(evData, func(h *handlers) { h.data = f })
+}
+
+// OnError sets the handler for the error a peer is destroyed with. It is
+// followed by close.
+func (p *Peer) OnError(f func(error)) {
+	p.setHandler(evError, func(h *handlers) { h.err = f })
+}
+
+// OnClose sets the handler called once when the peer is destroyed, by either
+// side or by a failure. Nothing is delivered after it.
+func (p *Peer) OnClose(f func()) {
+	p.setHandler(evClose, func(h *handlers) { h.close = f })
+}
+
+// OnNegotiated sets the handler called each time a negotiation completes
+// (the signaling state is stable again with no negotiation queued).
+func (p *Peer) OnNegotiated(f func()) {
+	p.setHandler(evNegotiated, func(h *handlers) { h.negotiated = f })
+}
+
+// OnICEStateChange sets the handler for ICE connection and gathering state
+// changes (simple-peer's 'iceStateChange').
+func (p *Peer) OnICEStateChange(f func(webrtc.ICEConnectionState, webrtc.ICEGatheringState)) {
+	p.setHandler(evICEState, func(h *handlers) { h.iceState = f })
+}
+
+// OnSignalingStateChange sets the handler for signaling state changes
+// (simple-peer's 'signalingStateChange').
+func (p *Peer) OnSignalingStateChange(f func(webrtc.SignalingState)) {
+	p.setHandler(evSignalingState, func(h *handlers) { h.signaling = f })
+}

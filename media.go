@@ -1,0 +1,262 @@
+package simplepeer
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// Media: simple-peer's stream API over Pion tracks. A stream is the set of
+// tracks sharing a stream ID (webrtc.TrackLocal.StreamID). Changes made on
+// the initiator start a negotiation; on the non-initiator they ask the
+// initiator for one, since only the initiator offers.
+
+// Stream is a remote media stream: the remote tracks that share a stream ID.
+type Stream struct {
+	ID     string
+	Tracks []*webrtc.TrackRemote
+}
+
+type senderInfo struct {
+	sender  *webrtc.RTPSender
+	removed bool
+}
+
+type mediaState struct {
+	senders       map[webrtc.TrackLocal]*senderInfo
+	requested     map[*webrtc.RTPTransceiver]bool
+	remoteStreams map[string]*Stream
+	announced     map[string]bool
+	rtcp          sync.WaitGroup // one RTCP reader per sender
+}
+
+func (m *mediaState) init() {
+	m.senders = map[webrtc.TrackLocal]*senderInfo{}
+	m.requested = map[*webrtc.RTPTransceiver]bool{}
+	m.remoteStreams = map[string]*Stream{}
+	m.announced = map[string]bool{}
+}
+
+// stop waits for the RTCP readers, which end when the connection closes.
+func (m *mediaState) stop() { m.rtcp.Wait() }
+
+// AddTrack sends a local track to the remote peer and renegotiates. Errors:
+// ERR_SENDER_ALREADY_ADDED, ERR_SENDER_REMOVED (a removed track cannot be
+// added again; add a new track instead), ERR_DESTROYED.
+func (p *Peer) AddTrack(t webrtc.TrackLocal) error {
+	return p.call(func() error { return p.addTrack(t) })
+}
+
+func (p *Peer) addTrack(t webrtc.TrackLocal) error {
+	if p.destroyed.Load() {
+		return errDestroyed()
+	}
+	if s, ok := p.st.media.senders[t]; ok {
+		if s.removed {
+			return newError(ErrCodeSenderRemoved, "track %q was removed; add a new track instead", t.ID())
+		}
+		return newError(ErrCodeSenderAlreadyAdded, "track %q has already been added", t.ID())
+	}
+	sender, err := p.pc.AddTrack(t)
+	if err != nil {
+		return wrapError(ErrCodeAddTransceiver, err)
+	}
+	p.st.media.senders[t] = &senderInfo{sender: sender}
+	p.st.media.rtcp.Add(1)
+	go func() {
+		defer p.st.media.rtcp.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	p.needsNegotiation()
+	return nil
+}
+
+// RemoveTrack stops sending a track and renegotiates. ERR_TRACK_NOT_ADDED if
+// it was never added; a failure to remove destroys the peer with
+// ERR_REMOVE_TRACK.
+func (p *Peer) RemoveTrack(t webrtc.TrackLocal) error {
+	return p.call(func() error { return p.removeTrack(t) })
+}
+
+func (p *Peer) removeTrack(t webrtc.TrackLocal) error {
+	if p.destroyed.Load() {
+		return errDestroyed()
+	}
+	s, ok := p.st.media.senders[t]
+	if !ok {
+		return newError(ErrCodeTrackNotAdded, "cannot remove track %q that was never added", t.ID())
+	}
+	if s.removed {
+		return nil
+	}
+	s.removed = true
+	if err := p.pc.RemoveTrack(s.sender); err != nil {
+		e := wrapError(ErrCodeRemoveTrack, err)
+		p.destroyNow(e)
+		return e
+	}
+	p.needsNegotiation()
+	return nil
+}
+
+// ReplaceTrack sends newTrack in place of oldTrack without renegotiating
+// (the codec must match). A nil newTrack stops sending. Errors:
+// ERR_TRACK_NOT_ADDED, ERR_UNSUPPORTED_REPLACETRACK (Pion refused it).
+func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
+	return p.call(func() error {
+		if p.destroyed.Load() {
+			return errDestroyed()
+		}
+		s, ok := p.st.media.senders[oldTrack]
+		if !ok || s.removed {
+			return newError(ErrCodeTrackNotAdded, "cannot replace track %q that was never added", oldTrack.ID())
+		}
+		if err := s.sender.ReplaceTrack(newTrack); err != nil {
+			return wrapError(ErrCodeUnsupportedReplaceTrack, err)
+		}
+		if newTrack != nil {
+			delete(p.st.media.senders, oldTrack)
+			p.st.media.senders[newTrack] = s
+		}
+		return nil
+	})
+}
+
+// AddStream adds every track of a stream (tracks sharing a stream ID), in
+// one negotiation.
+func (p *Peer) AddStream(tracks ...webrtc.TrackLocal) error {
+	return p.call(func() error {
+		for _, t := range tracks {
+			if err := p.addTrack(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveStream removes every track of a stream, in one negotiation.
+func (p *Peer) RemoveStream(tracks ...webrtc.TrackLocal) error {
+	return p.call(func() error {
+		for _, t := range tracks {
+			if err := p.removeTrack(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AddTransceiver adds a transceiver of the given kind. On the initiator it
+// renegotiates (a failure destroys the peer with ERR_ADD_TRANSCEIVER); on the
+// non-initiator it sends a transceiverRequest signal to the initiator.
+func (p *Peer) AddTransceiver(kind webrtc.RTPCodecType, init ...webrtc.RTPTransceiverInit) error {
+	return p.call(func() error { return p.addTransceiver(kind, init...) })
+}
+
+func (p *Peer) addTransceiver(kind webrtc.RTPCodecType, init ...webrtc.RTPTransceiverInit) error {
+	if p.destroyed.Load() {
+		return errDestroyed()
+	}
+	if kind != webrtc.RTPCodecTypeAudio && kind != webrtc.RTPCodecTypeVideo {
+		return newError(ErrCodeAddTransceiver, "kind must be audio or video, got %v", kind)
+	}
+	if !p.initiator {
+		req := &TransceiverRequest{Kind: kind.String()}
+		if len(init) > 0 && init[0].Direction != webrtc.RTPTransceiverDirection(webrtc.Unknown) {
+			req.Init = &TransceiverInit{Direction: init[0].Direction.String()}
+		}
+		p.emit(event{kind: evSignal, signal: Signal{Type: SignalTransceiverRequest, TransceiverRequest: req}})
+		return nil
+	}
+	if _, err := p.pc.AddTransceiverFromKind(kind, init...); err != nil {
+		e := wrapError(ErrCodeAddTransceiver, err)
+		p.destroyNow(e)
+		return e
+	}
+	p.needsNegotiation()
+	return nil
+}
+
+func (p *Peer) addTransceiverRequest(r *TransceiverRequest) error {
+	kind := webrtc.NewRTPCodecType(r.Kind)
+	var init []webrtc.RTPTransceiverInit
+	if r.Init != nil && r.Init.Direction != "" {
+		init = append(init, webrtc.RTPTransceiverInit{Direction: webrtc.NewRTPTransceiverDirection(r.Init.Direction)})
+	}
+	return p.addTransceiver(kind, init...)
+}
+
+// requestMissingTransceivers asks the initiator for a transceiver for each
+// local track the last offer had no place for (simple-peer does the same).
+func (p *Peer) requestMissingTransceivers() {
+	for _, tr := range p.pc.GetTransceivers() {
+		s := tr.Sender()
+		if tr.Mid() != "" || s == nil || s.Track() == nil || p.st.media.requested[tr] {
+			continue
+		}
+		p.st.media.requested[tr] = true
+		_ = p.addTransceiver(tr.Kind())
+	}
+}
+
+// onTrack emits track, and stream once every track of that stream named in
+// the remote description has arrived.
+func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	if p.destroyed.Load() {
+		return
+	}
+	p.emit(event{kind: evTrack, track: t, receiver: r})
+	id := t.StreamID()
+	m := &p.st.media
+	if m.announced[id] {
+		return
+	}
+	s := m.remoteStreams[id]
+	if s == nil {
+		s = &Stream{ID: id}
+		m.remoteStreams[id] = s
+	}
+	s.Tracks = append(s.Tracks, t)
+	want := 1
+	if rd := p.pc.RemoteDescription(); rd != nil {
+		want = max(1, countStreamTracks(rd.SDP, id))
+	}
+	if len(s.Tracks) >= want {
+		m.announced[id] = true
+		out := &Stream{ID: id, Tracks: append([]*webrtc.TrackRemote(nil), s.Tracks...)}
+		p.emit(event{kind: evStream, stream: out})
+	}
+}
+
+// countStreamTracks counts the media sections of sdp whose a=msid names the
+// stream.
+func countStreamTracks(sdp, streamID string) int {
+	n := 0
+	for _, l := range strings.Split(sdp, "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "a=msid:"))
+		if strings.HasPrefix(strings.TrimSpace(l), "a=msid:") && len(f) > 0 && f[0] == streamID {
+			n++
+		}
+	}
+	return n
+}
+
+// OnTrack sets the handler for each remote track (simple-peer's 'track').
+// Pion reports a track when its first packet arrives. Read the track's RTP
+// in a goroutine of your own, not inside the handler.
+func (p *Peer) OnTrack(f func(*webrtc.TrackRemote, *webrtc.RTPReceiver)) {
+	p.setHandler(evTrack, func(h *handlers) { h.track = f })
+}
+
+// OnStream sets the handler called once per remote stream, when all its
+// tracks have arrived (simple-peer's 'stream').
+func (p *Peer) OnStream(f func(*Stream)) {
+	p.setHandler(evStream, func(h *handlers) { h.stream = f })
+}

@@ -1,0 +1,57 @@
+package simplepeer
+
+import "sync"
+
+// fifo is an unbounded queue that never blocks its producers: Pion calls
+// back from its own goroutines (some of them synchronously on the ICE agent),
+// so posting work must not wait for the consumer. There is exactly one
+// consumer, which waits on ready() and then drains with take().
+type fifo[T any] struct {
+	mu     sync.Mutex
+	items  []T
+	closed bool
+	notify chan struct{}
+}
+
+func newFIFO[T any]() *fifo[T] {
+	return &fifo[T]{notify: make(chan struct{}, 1)}
+}
+
+// push appends v and wakes the consumer. It reports false, dropping v, once
+// the queue is closed.
+func (q *fifo[T]) push(v T) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, v)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// ready is signalled after pushes; the consumer then calls take.
+func (q *fifo[T]) ready() <-chan struct{} { return q.notify }
+
+// take removes and returns everything queued so far.
+func (q *fifo[T]) take() []T {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
+}
+
+// close makes later pushes fail and returns what was still queued.
+func (q *fifo[T]) close() []T {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	items := q.items
+	q.items = nil
+	return items
+}

@@ -1,0 +1,177 @@
+package simplepeer
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/pion/ice/v2"
+	"github.com/pion/webrtc/v3"
+)
+
+// SignalType is the "type" field of a signal message.
+type SignalType string
+
+// The signal message types simple-peer exchanges.
+const (
+	SignalOffer              SignalType = "offer"
+	SignalAnswer             SignalType = "answer"
+	SignalCandidate          SignalType = "candidate"
+	SignalRenegotiate        SignalType = "renegotiate"
+	SignalTransceiverRequest SignalType = "transceiverRequest"
+)
+
+// Signal is one signalling message: what OnSignal hands you to carry to the
+// remote peer, and what you pass to the remote's (*Peer).Signal. Its JSON is
+// exactly simple-peer's, so a Signal can be exchanged with a JavaScript
+// simple-peer unchanged:
+//
+//	{"type":"offer","sdp":"v=0..."}
+//	{"type":"answer","sdp":"v=0..."}
+//	{"type":"candidate","candidate":{"candidate":"candidate:...","sdpMLineIndex":0,"sdpMid":"0"}}
+//	{"type":"renegotiate","renegotiate":true}
+//	{"type":"transceiverRequest","transceiverRequest":{"kind":"audio","init":{"direction":"recvonly"}}}
+type Signal struct {
+	Type               SignalType               `json:"type"`
+	SDP                string                   `json:"sdp,omitempty"`
+	Candidate          *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Renegotiate        bool                     `json:"renegotiate,omitempty"`
+	TransceiverRequest *TransceiverRequest      `json:"transceiverRequest,omitempty"`
+}
+
+// TransceiverRequest asks the initiator to add a transceiver; a non-initiator
+// sends it from AddTransceiver, since only the initiator makes offers.
+type TransceiverRequest struct {
+	Kind string           `json:"kind"` // "audio" or "video"
+	Init *TransceiverInit `json:"init,omitempty"`
+}
+
+// TransceiverInit is the JSON form of RTCRtpTransceiverInit carried in a
+// TransceiverRequest. Fields a Go peer cannot use (such as streams) are
+// ignored when parsing.
+type TransceiverInit struct {
+	Direction string `json:"direction,omitempty"`
+}
+
+// wireCandidate orders the candidate fields as simple-peer does and, like
+// JSON.stringify, writes null for a missing sdpMid or sdpMLineIndex.
+type wireCandidate struct {
+	Candidate     string  `json:"candidate"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
+	SDPMid        *string `json:"sdpMid"`
+}
+
+// MarshalJSON writes the signal in simple-peer's field order, without
+// escaping '<', '>' or '&' (JSON.stringify does not).
+func (s Signal) MarshalJSON() ([]byte, error) {
+	type plain Signal // same fields, no MarshalJSON: avoids recursion
+	v := struct {
+		plain
+		Candidate *wireCandidate `json:"candidate,omitempty"`
+	}{plain: plain(s)}
+	if c := s.Candidate; c != nil {
+		v.Candidate = &wireCandidate{Candidate: c.Candidate, SDPMLineIndex: c.SDPMLineIndex, SDPMid: c.SDPMid}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// ParseSignal decodes one JSON signal message, as sent by simple-peer or by
+// OnSignal, and checks that it is usable. Errors have code ERR_SIGNALING.
+func ParseSignal(data []byte) (Signal, error) {
+	var s Signal
+	if err := json.Unmarshal(data, &s); err != nil {
+		return Signal{}, newError(ErrCodeSignaling, "%w: %v", ErrInvalidSignal, err)
+	}
+	if _, err := s.normalize(); err != nil {
+		return Signal{}, err
+	}
+	return s, nil
+}
+
+// normalize checks s and returns its type. Like simple-peer it accepts a
+// message without "type" when its fields make the kind clear.
+func (s Signal) normalize() (SignalType, error) {
+	t := s.Type
+	if t == "" {
+		switch {
+		case s.Candidate != nil:
+			t = SignalCandidate
+		case s.Renegotiate:
+			t = SignalRenegotiate
+		case s.TransceiverRequest != nil:
+			t = SignalTransceiverRequest
+		}
+	}
+	bad := func(why string) (SignalType, error) {
+		return "", newError(ErrCodeSignaling, "%w: %s", ErrInvalidSignal, why)
+	}
+	switch t {
+	case SignalOffer, SignalAnswer:
+		if strings.TrimSpace(s.SDP) == "" {
+			return bad(string(t) + " without sdp")
+		}
+	case SignalCandidate:
+		if s.Candidate == nil {
+			return bad("candidate message without candidate")
+		}
+	case SignalRenegotiate:
+		if !s.Renegotiate {
+			return bad("renegotiate message without renegotiate: true")
+		}
+	case SignalTransceiverRequest:
+		r := s.TransceiverRequest
+		if r == nil {
+			return bad("transceiverRequest message without transceiverRequest")
+		}
+		if r.Kind != "audio" && r.Kind != "video" {
+			return bad("transceiverRequest kind must be audio or video, got " + strconvQuote(r.Kind))
+		}
+		if r.Init != nil && r.Init.Direction != "" &&
+			webrtc.NewRTPTransceiverDirection(r.Init.Direction) == webrtc.RTPTransceiverDirection(webrtc.Unknown) {
+			return bad("transceiverRequest has unknown direction " + strconvQuote(r.Init.Direction))
+		}
+	case "":
+		return bad("message has no type and no sdp, candidate, renegotiate or transceiverRequest")
+	default:
+		return bad("unknown type " + strconvQuote(string(t)))
+	}
+	return t, nil
+}
+
+// checkCandidate parses a remote candidate line before it is queued, so that
+// garbage is reported to the caller of Signal instead of destroying the peer
+// later. It reports skip for candidates to ignore: the end-of-candidates
+// marker and mDNS (.local) candidates, which simple-peer ignores too.
+func checkCandidate(c *webrtc.ICECandidateInit) (skip bool, err error) {
+	line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c.Candidate), "a="))
+	if line == "" {
+		return true, nil
+	}
+	cand, perr := ice.UnmarshalCandidate(line)
+	if perr != nil {
+		if isMDNSCandidate(line) {
+			return true, nil
+		}
+		return false, newError(ErrCodeSignaling, "%w: cannot parse candidate %s: %v", ErrInvalidSignal, strconvQuote(c.Candidate), perr)
+	}
+	return strings.HasSuffix(cand.Address(), ".local"), nil
+}
+
+// isMDNSCandidate reports whether the connection-address field (the fifth
+// field of "candidate:foundation component transport priority address port
+// typ ...") is an mDNS name.
+func isMDNSCandidate(line string) bool {
+	f := strings.Fields(line)
+	return len(f) > 4 && strings.HasSuffix(f[4], ".local")
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

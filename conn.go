@@ -17,9 +17,10 @@ var _ net.Conn = (*Peer)(nil)
 type inbox struct {
 	mu      sync.Mutex
 	bufs    [][]byte
-	pending int  // bytes reserved by the reader and not yet consumed
-	eof     bool // close was dispatched: nothing more will arrive
-	closed  bool // the user closed the peer
+	pending int   // bytes reserved by the reader and not yet consumed
+	eof     bool  // close was dispatched: nothing more will arrive
+	eofErr  error // the error the peer was destroyed with, if any
+	closed  bool  // the user closed the peer
 	avail   chan struct{}
 	space   chan struct{}
 }
@@ -77,9 +78,14 @@ func (b *inbox) push(msg []byte) {
 	wake(b.avail)
 }
 
-func (b *inbox) setEOF() {
+// setEOF marks the end of the stream; err is what Read returns after the
+// buffered data: nil means io.EOF.
+func (b *inbox) setEOF(err error) {
 	b.mu.Lock()
 	b.eof = true
+	if err != nil {
+		b.eofErr = err
+	}
 	b.mu.Unlock()
 	wake(b.avail)
 }
@@ -118,6 +124,8 @@ func (b *inbox) read(p []byte) (n int, ok bool, err error) {
 			wake(b.avail) // more for the next reader
 		}
 		return n, true, nil
+	case b.eof && b.eofErr != nil:
+		return 0, true, b.eofErr
 	case b.eof:
 		return 0, true, io.EOF
 	}
@@ -127,7 +135,8 @@ func (b *inbox) read(p []byte) (n int, ok bool, err error) {
 // Read reads data received on the data channel as a byte stream: messages
 // are concatenated, and what does not fit in b stays for the next call. It
 // sees only messages that no OnData handler took. Read returns io.EOF after
-// the remote closed and everything was read, net.ErrClosed after Close, and
+// the remote closed and everything was read (or the error the peer was
+// destroyed with, after a failure), net.ErrClosed after Close, and
 // os.ErrDeadlineExceeded when the read deadline passes (the peer stays
 // usable).
 func (p *Peer) Read(b []byte) (int, error) {

@@ -234,16 +234,31 @@ func (p *Peer) BufferedAmount() uint64 {
 
 // flush waits until everything sent is acknowledged, the peer is destroyed,
 // or the timeout passes.
+// Data written before connect waits for connect first, as simple-peer's
+// end() does.
 func (p *Peer) flush(timeout time.Duration) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	p.mu.Lock()
-	dc, connected := p.dc, p.connected
+	dc, connected, pending := p.dc, p.connected, len(p.prebuf)
 	p.mu.Unlock()
+	if !connected && pending > 0 {
+		select {
+		case <-p.connectedCh:
+		case <-p.done:
+			return
+		case <-timer.C:
+			p.log.Debugf("%s close: not connected after %v, %d bytes dropped", p.id, timeout, pending)
+			return
+		}
+		p.mu.Lock()
+		dc, connected = p.dc, p.connected
+		p.mu.Unlock()
+	}
 	if !connected || dc == nil {
 		return
 	}
 	dc.SetBufferedAmountLowThreshold(0)
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
 	for dc.BufferedAmount() > 0 {
 		select {
 		case <-p.low:

@@ -110,8 +110,11 @@ func (p *Peer) dispatchLoop() {
 				}
 				continue
 			}
+			if ev.kind == evError {
+				p.rx.setEOF(ev.err)
+			}
 			if ev.kind == evClose {
-				p.rx.setEOF() // every message before close is in Read's buffer now
+				p.rx.setEOF(nil) // every message before close is in Read's buffer now
 			}
 			p.deliver(ev)
 			if ev.kind == evClose {

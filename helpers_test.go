@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gosimplepeer/simplepeer"
+	"github.com/pion/ice/v2"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -20,7 +21,7 @@ func loopbackSettings() *webrtc.SettingEngine {
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" })
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(0) // ice.MulticastDNSModeDisabled
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // no multicast traffic
 	return se
 }
 

@@ -110,15 +110,18 @@ func (p *Peer) maybeReady() {
 		_, err = p.rwc.WriteDataChannel(pending[:n], false)
 		pending = pending[n:]
 	}
-	p.connected = true
-	close(p.connectedCh)
-	p.mu.Unlock()
 	if err != nil {
+		p.mu.Unlock()
 		p.destroyNow(wrapError(ErrCodeDataChannel, err))
 		return
 	}
+	p.connected = true
 	p.log.Debugf("%s connect local: %s remote: %s", p.id, local, remote)
+	// connect is queued before the reader may queue data: it waits for
+	// connectedCh.
 	p.emit(event{kind: evConnect})
+	close(p.connectedCh)
+	p.mu.Unlock()
 }
 
 func (p *Peer) selectedAddrs() (local, remote net.Addr, ok bool) {

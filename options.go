@@ -59,7 +59,8 @@ type Options struct {
 	// Tracks are added before the first offer (simple-peer's streams option).
 	Tracks []webrtc.TrackLocal
 	// LoggerFactory receives the library's debug output (simple-peer's
-	// DEBUG=simple-peer). Nil means no output.
+	// DEBUG=simple-peer), and Pion's too unless the SettingEngine has its
+	// own. Nil means no output at all.
 	LoggerFactory logging.LoggerFactory
 }
 
@@ -129,6 +130,10 @@ func newOptions(o *Options) *options {
 	}
 	if out.LoggerFactory == nil {
 		out.LoggerFactory = nopLoggerFactory{}
+	}
+	if out.settings.LoggerFactory == nil {
+		// Pion would otherwise print its warnings to stderr.
+		out.settings.LoggerFactory = out.LoggerFactory
 	}
 	return out
 }

@@ -140,9 +140,11 @@ func New(o *Options) (*Peer, error) {
 		}
 	}
 
+	// One batch with the tracks' requests, as simple-peer's constructor
+	// does; safe here because the actor has not started.
+	p.needsNegotiation()
 	go p.dispatchLoop()
 	go p.actorLoop()
-	p.post(p.needsNegotiation)
 	p.log.Debugf("%s new peer (initiator: %v)", p.id, p.initiator)
 	return p, nil
 }
@@ -183,6 +185,15 @@ func (p *Peer) watchPeerConnection() {
 	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) { p.post(func() { p.onICECandidate(c) }) })
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.post(func() { p.onTrack(t, r) }) })
+	// The SCTP association ends when the remote closes its connection: a
+	// plain close, even when the data channel never arrived here (Pion
+	// stops accepting channels once one fails to open).
+	pc.SCTP().OnClose(func(err error) {
+		p.post(func() {
+			p.log.Debugf("%s SCTP association closed: %v", p.id, err)
+			p.destroyNow(nil)
+		})
+	})
 	if !p.initiator && !isNegotiated(p.opts.channel) {
 		pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.post(func() { p.setupData(dc) }) })
 	}

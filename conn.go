@@ -201,6 +201,7 @@ func (p *Peer) Write(b []byte) (n int, err error) {
 		if err := p.waitBuffered(dc.BufferedAmount); err != nil {
 			return n, err
 		}
+		p.sentData.Store(true)
 		if _, err := rwc.WriteDataChannel(chunk, false); err != nil {
 			if p.destroyed.Load() {
 				return n, errDestroyed()

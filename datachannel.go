@@ -38,6 +38,10 @@ const (
 	// closeFlushTimeout bounds how long Close waits for the remote to
 	// acknowledge data already written.
 	closeFlushTimeout = 5 * time.Second
+
+	// lingerTimeout bounds the wait in Destroy for the remote to acknowledge
+	// what was sent (SCTP delays acknowledgements by up to 200 ms).
+	lingerTimeout = time.Second
 )
 
 // setupData takes the data channel, created by us or announced by the
@@ -76,9 +80,20 @@ func (p *Peer) onChannelOpen(rwc datachannel.ReadWriteCloser, err error) {
 		_ = rwc.Close()
 		return
 	}
+	// The side that opened the channel in-band may use it at once, but the
+	// remote drops the channel if our stream closes before its ACK arrives
+	// (Pion's accept fails); Close and Destroy wait for the ACK. The ACK
+	// is read by our reader, so registering before it starts misses none.
+	acked := make(chan struct{})
+	if d, ok := rwc.(*datachannel.DataChannel); ok && p.initiator && !isNegotiated(p.opts.channel) {
+		d.OnOpen(func() { close(acked) }) // called once, on the ACK
+	} else {
+		close(acked)
+	}
 	done := make(chan struct{})
 	p.mu.Lock()
 	p.rwc = rwc
+	p.acked = acked
 	p.readerDone = done
 	p.mu.Unlock()
 	go p.readLoop(rwc, done)
@@ -105,6 +120,9 @@ func (p *Peer) maybeReady() {
 	pending := p.prebuf
 	p.prebuf = nil
 	var err error
+	if len(pending) > 0 {
+		p.sentData.Store(true)
+	}
 	for len(pending) > 0 && err == nil {
 		n := min(len(pending), chunkSize)
 		_, err = p.rwc.WriteDataChannel(pending[:n], false)
@@ -116,12 +134,12 @@ func (p *Peer) maybeReady() {
 		return
 	}
 	p.connected = true
-	p.log.Debugf("%s connect local: %s remote: %s", p.id, local, remote)
 	// connect is queued before the reader may queue data: it waits for
 	// connectedCh.
 	p.emit(event{kind: evConnect})
 	close(p.connectedCh)
 	p.mu.Unlock()
+	p.log.Debugf("%s connect local: %s remote: %s", p.id, local, remote)
 }
 
 func (p *Peer) selectedAddrs() (local, remote net.Addr, ok bool) {
@@ -214,6 +232,7 @@ func (p *Peer) send(data []byte, isString bool) error {
 	if len(data) > limit {
 		return newError(ErrCodeDataChannel, "%w: %d bytes, the limit is %d", ErrMessageTooLarge, len(data), limit)
 	}
+	p.sentData.Store(true)
 	if _, err := rwc.WriteDataChannel(data, isString); err != nil {
 		if p.destroyed.Load() {
 			return errDestroyed()
@@ -236,14 +255,13 @@ func (p *Peer) BufferedAmount() uint64 {
 }
 
 // flush waits until everything sent is acknowledged, the peer is destroyed,
-// or the timeout passes.
-// Data written before connect waits for connect first, as simple-peer's
-// end() does.
+// or the timeout passes. Data written before connect waits for connect
+// first, as simple-peer's end() does.
 func (p *Peer) flush(timeout time.Duration) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	p.mu.Lock()
-	dc, connected, pending := p.dc, p.connected, len(p.prebuf)
+	connected, pending := p.connected, len(p.prebuf)
 	p.mu.Unlock()
 	if !connected && pending > 0 {
 		select {
@@ -254,21 +272,40 @@ func (p *Peer) flush(timeout time.Duration) {
 			p.log.Debugf("%s close: not connected after %v, %d bytes dropped", p.id, timeout, pending)
 			return
 		}
-		p.mu.Lock()
-		dc, connected = p.dc, p.connected
-		p.mu.Unlock()
 	}
-	if !connected || dc == nil {
+	p.waitDelivered(timer.C, p.done)
+}
+
+// waitDelivered waits until the remote has acknowledged the channel and
+// every byte sent on it, or until expired or stop fires. It returns at once
+// when the channel never opened.
+func (p *Peer) waitDelivered(expired <-chan time.Time, stop <-chan struct{}) {
+	p.mu.Lock()
+	dc, acked := p.dc, p.acked
+	p.mu.Unlock()
+	if acked == nil {
+		return
+	}
+	select {
+	case <-acked:
+	case <-stop:
+		return
+	case <-expired:
+		return
+	}
+	if !p.sentData.Load() {
+		// Only the channel's own open/ack bytes are in flight; waiting
+		// for their (delayed, up to 200 ms) SACK gains nothing.
 		return
 	}
 	dc.SetBufferedAmountLowThreshold(0)
 	for dc.BufferedAmount() > 0 {
 		select {
 		case <-p.low:
-		case <-p.done:
+		case <-stop:
 			return
-		case <-timer.C:
-			p.log.Debugf("%s close: %d bytes unacknowledged after %v", p.id, dc.BufferedAmount(), timeout)
+		case <-expired:
+			p.log.Debugf("%s close: %d bytes unacknowledged", p.id, dc.BufferedAmount())
 			return
 		}
 	}

@@ -49,12 +49,14 @@ type Peer struct {
 	mu          sync.Mutex // guards the fields below
 	dc          *webrtc.DataChannel
 	rwc         datachannel.ReadWriteCloser
+	acked       chan struct{} // closed when the remote has the channel; nil before open
 	channelName string
 	connected   bool
 	prebuf      []byte // Write before connect; flushed at connect
 	localAddr   net.Addr
 	remoteAddr  net.Addr
 	sendLimit   int
+	sentData    atomic.Bool // Send or Write put data on the channel
 
 	connectedCh chan struct{} // closed at connect
 	low         chan struct{} // buffered amount fell to the low mark
@@ -188,10 +190,17 @@ func (p *Peer) watchPeerConnection() {
 	// The SCTP association ends when the remote closes its connection: a
 	// plain close, even when the data channel never arrived here (Pion
 	// stops accepting channels once one fails to open).
+	// When the channel is open, its reader sees the end itself, after it has
+	// drained every message the remote sent: closing here would drop them.
 	pc.SCTP().OnClose(func(err error) {
 		p.post(func() {
+			p.mu.Lock()
+			reading := p.rwc != nil
+			p.mu.Unlock()
 			p.log.Debugf("%s SCTP association closed: %v", p.id, err)
-			p.destroyNow(nil)
+			if !reading {
+				p.destroyNow(nil)
+			}
 		})
 	})
 	if !p.initiator && !isNegotiated(p.opts.channel) {
@@ -289,7 +298,7 @@ func (p *Peer) destroy(err error) {
 		p.destroyed.Store(true)
 		close(p.done)
 		p.log.Debugf("%s destroying (error: %v)", p.id, err)
-		if !p.ops.push(func() { p.teardown(err) }) {
+		if !p.ops.push(func() { p.linger(); p.teardown(err) }) {
 			// The actor is gone only after a teardown ran.
 			return
 		}
@@ -304,6 +313,18 @@ func (p *Peer) destroyNow(err error) {
 		p.log.Debugf("%s destroying (error: %v)", p.id, err)
 		p.teardown(err)
 	})
+}
+
+// linger waits, briefly, until the remote has acknowledged what this peer
+// already sent, before a user-requested teardown. Pion closes the SCTP
+// association without an ABORT, so a remote that has not yet acknowledged
+// the channel's open message (the initiator connects one round trip before
+// the remote has its channel) would otherwise never learn of the close and
+// wait for ICE to time out. Failures skip this: the transport is gone.
+func (p *Peer) linger() {
+	timer := time.NewTimer(lingerTimeout)
+	defer timer.Stop()
+	p.waitDelivered(timer.C, nil) // done is closed already: no stop
 }
 
 // teardown runs on the actor: close channel and connection, wait for the

@@ -62,7 +62,9 @@ type wireCandidate struct {
 }
 
 // MarshalJSON writes the signal in simple-peer's field order, without
-// escaping '<', '>' or '&' (JSON.stringify does not).
+// escaping '<', '>' or '&', as JSON.stringify does. (json.Marshal escapes
+// them again as \u003c...; the text still parses the same. For
+// JSON.stringify's exact bytes, use a json.Encoder with SetEscapeHTML(false).)
 func (s Signal) MarshalJSON() ([]byte, error) {
 	type plain Signal // same fields, no MarshalJSON: avoids recursion
 	v := struct {

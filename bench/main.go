@@ -32,6 +32,7 @@ import (
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/transport/v2"
 	"github.com/pion/transport/v2/stdnet"
 	"github.com/pion/webrtc/v3"
@@ -65,14 +66,19 @@ var allVariants = []variant{
 	{"sp-default", true, false, 0, "simplepeer, SettingEngine = &webrtc.SettingEngine{}"},
 	{"pion-default", false, false, 0, "raw Pion, default settings (the baseline)"},
 	{"pion-tuned", false, true, 0, "raw Pion, SetPrflxAcceptanceMinWait(0) + 4 MiB UDP buffers"},
+	{"sp-tuned-rb512k", true, true, 512 << 10, "sp-tuned + SetSCTPMaxReceiveBufferSize(512 KiB)"},
 	{"sp-tuned-rb4m", true, true, 4 << 20, "sp-tuned + SetSCTPMaxReceiveBufferSize(4 MiB)"},
 	{"sp-tuned-rb8m", true, true, 8 << 20, "sp-tuned + SetSCTPMaxReceiveBufferSize(8 MiB)"},
+	{"pion-tuned-rb512k", false, true, 512 << 10, "pion-tuned + SetSCTPMaxReceiveBufferSize(512 KiB)"},
 	{"pion-tuned-rb4m", false, true, 4 << 20, "pion-tuned + SetSCTPMaxReceiveBufferSize(4 MiB)"},
 	{"pion-tuned-rb8m", false, true, 8 << 20, "pion-tuned + SetSCTPMaxReceiveBufferSize(8 MiB)"},
 }
 
-// Raw Pion sender settings, from flags.
+// Settings from flags.
 var (
+	// sigDelay is the one-way latency of the simulated signalling channel.
+	sigDelay time.Duration
+	// Raw Pion sender: message size and backpressure marks.
 	msgSize   = 16 << 10
 	highWater = uint64(1 << 20)
 	lowWater  = uint64(256 << 10)
@@ -85,6 +91,7 @@ func main() {
 	pairs := flag.Int("pairs", 20, "connected pairs for the heap/goroutine measurement; 0 skips it")
 	memNames := flag.String("memvariants", "sp-tuned,pion-default", "variants for the heap/goroutine measurement")
 	timeout := flag.Duration("timeout", 120*time.Second, "limit for one transfer")
+	flag.DurationVar(&sigDelay, "sigdelay", 0, "one-way latency of the in-process signalling channel (e.g. 50ms)")
 	flag.IntVar(&msgSize, "msg", msgSize, "raw Pion message size in bytes")
 	flag.Uint64Var(&highWater, "high", highWater, "raw Pion sender: wait while more than this many bytes are buffered")
 	flag.Uint64Var(&lowWater, "low", lowWater, "raw Pion sender: resume at this buffered amount")
@@ -120,8 +127,8 @@ func main() {
 
 	payload := make([]byte, *mib<<20)
 	_, _ = rand.NewChaCha8([32]byte{1}).Read(payload) // never fails
-	fmt.Printf("\n%d runs x %d MiB one way; raw Pion: %d B messages, high %d / low %d bytes\n",
-		*runs, *mib, msgSize, highWater, lowWater)
+	fmt.Printf("\n%d runs x %d MiB one way; signalling latency %v; raw Pion: %d B messages, high %d / low %d bytes\n",
+		*runs, *mib, sigDelay, msgSize, highWater, lowWater)
 	var samples []sample
 	for r := 0; r < *runs; r++ {
 		for i := range vs {
@@ -140,8 +147,8 @@ func main() {
 		}
 	}
 
-	payload = nil
 	if *pairs > 0 {
+		sigDelay = 0 // couriers with a delay run goroutines of their own
 		fmt.Printf("\nper connected peer, %d pairs (heap after GC, goroutines)\n", *pairs)
 		for _, v := range mvs {
 			fmt.Println(measurePeers(v, *pairs))
@@ -211,8 +218,37 @@ func (v variant) settingEngine() *webrtc.SettingEngine {
 	if v.sctpRecv > 0 {
 		se.SetSCTPMaxReceiveBufferSize(v.sctpRecv)
 	}
+	se.LoggerFactory = dropCounter{}
 	return se
 }
+
+// pionDrops counts packets Pion itself dropped: its ICE and mux buffers
+// (1 MB each) are full, or SCTP's receive buffer is. The kernel's counters
+// do not see these.
+var pionDrops atomic.Int64
+
+// dropCounter is a Pion logger factory that prints nothing and counts the
+// messages Pion logs when it drops a packet.
+type dropCounter struct{}
+
+func (dropCounter) NewLogger(string) logging.LeveledLogger { return dropCounter{} }
+
+func (dropCounter) count(msg string) {
+	if strings.Contains(msg, "dropping") || strings.Contains(msg, "Failed to write packet") {
+		pionDrops.Add(1)
+	}
+}
+
+func (dropCounter) Trace(string)                     {}
+func (dropCounter) Tracef(string, ...any)            {}
+func (d dropCounter) Debug(msg string)               { d.count(msg) }
+func (d dropCounter) Debugf(format string, _ ...any) { d.count(format) }
+func (d dropCounter) Info(msg string)                { d.count(msg) }
+func (d dropCounter) Infof(format string, _ ...any)  { d.count(format) }
+func (d dropCounter) Warn(msg string)                { d.count(msg) }
+func (d dropCounter) Warnf(format string, _ ...any)  { d.count(format) }
+func (d dropCounter) Error(msg string)               { d.count(msg) }
+func (d dropCounter) Errorf(format string, _ ...any) { d.count(format) }
 
 // bufferedNet is the OS network with larger UDP socket buffers (the idea of
 // simplepeer's netbuf.go, for the tuned raw Pion variants).
@@ -259,9 +295,11 @@ func (n *bufferedNet) ListenPacket(network, address string) (net.PacketConn, err
 
 // pair is two connected in-process peers.
 type pair interface {
-	// transfer sends payload from the first peer to the second and checks
-	// that it arrives intact and in order.
-	transfer(payload []byte, timeout time.Duration) error
+	// transfer sends payload from the first peer to the second, checks
+	// that it arrives intact and in order, and returns the longest time
+	// without any data arriving (a stall: a retransmission timeout, or the
+	// machine busy elsewhere).
+	transfer(payload []byte, timeout time.Duration) (stall time.Duration, err error)
 	close()
 }
 
@@ -310,8 +348,64 @@ func (r *ready) wait() error {
 	return nil
 }
 
+// courier carries signals one way, in order, sigDelay after they were
+// sent, like an application's signalling server. With no delay it calls at
+// once; otherwise one goroutine delivers until stop.
+type courier struct {
+	ch       chan func()
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+func newCourier() *courier {
+	c := &courier{ch: make(chan func(), 64), stop: make(chan struct{})}
+	if sigDelay > 0 {
+		go func() {
+			for {
+				select {
+				case fn := <-c.ch:
+					fn()
+				case <-c.stop:
+					return
+				}
+			}
+		}()
+	}
+	return c
+}
+
+// send runs fn on the far side after sigDelay; dropped after stop.
+func (c *courier) send(fn func()) {
+	if sigDelay == 0 {
+		fn()
+		return
+	}
+	at := time.Now().Add(sigDelay)
+	select {
+	case c.ch <- func() { time.Sleep(time.Until(at)); fn() }:
+	case <-c.stop:
+	}
+}
+
+func (c *courier) close() { c.stopOnce.Do(func() { close(c.stop) }) }
+
+// gapMeter finds the longest interval between calls of tick.
+type gapMeter struct {
+	last time.Time
+	max  time.Duration
+}
+
+func (g *gapMeter) tick() {
+	now := time.Now()
+	g.max = max(g.max, now.Sub(g.last))
+	g.last = now
+}
+
 // spPair is two simplepeer peers wired to each other's Signal.
-type spPair struct{ a, b *simplepeer.Peer }
+type spPair struct {
+	a, b   *simplepeer.Peer
+	ab, ba *courier
+}
 
 func connectSimplePeer(v variant) (pair, error) {
 	newPeer := func(initiator bool) (*simplepeer.Peer, error) {
@@ -330,9 +424,9 @@ func connectSimplePeer(v variant) (pair, error) {
 		_ = a.Close()
 		return nil, err
 	}
-	p, r := &spPair{a, b}, newReady()
-	a.OnSignal(func(s simplepeer.Signal) { r.fail(b.Signal(s)) })
-	b.OnSignal(func(s simplepeer.Signal) { r.fail(a.Signal(s)) })
+	p, r := &spPair{a: a, b: b, ab: newCourier(), ba: newCourier()}, newReady()
+	a.OnSignal(func(s simplepeer.Signal) { p.ab.send(func() { r.fail(b.Signal(s)) }) })
+	b.OnSignal(func(s simplepeer.Signal) { p.ba.send(func() { r.fail(a.Signal(s)) }) })
 	for _, q := range []*simplepeer.Peer{a, b} {
 		q.OnError(r.fail)
 		q.OnConnect(r.done)
@@ -344,7 +438,8 @@ func connectSimplePeer(v variant) (pair, error) {
 	return p, nil
 }
 
-func (p *spPair) transfer(payload []byte, timeout time.Duration) error {
+func (p *spPair) transfer(payload []byte, timeout time.Duration) (time.Duration, error) {
+	gap := gapMeter{last: time.Now()}
 	deadline := time.Now().Add(timeout)
 	_ = p.a.SetWriteDeadline(deadline)
 	_ = p.b.SetReadDeadline(deadline)
@@ -361,27 +456,31 @@ func (p *spPair) transfer(payload []byte, timeout time.Duration) error {
 		n, err := p.b.Read(buf)
 		switch {
 		case err != nil:
-			return fmt.Errorf("read after %d bytes: %w", got, err)
+			return 0, fmt.Errorf("read after %d bytes: %w", got, err)
 		case got+n > len(payload) || !bytes.Equal(buf[:n], payload[got:got+n]):
-			return fmt.Errorf("data corrupted at byte %d", got)
+			return 0, fmt.Errorf("data corrupted at byte %d", got)
 		}
+		gap.tick()
 		got += n
 	}
 	if err := <-written; err != nil {
-		return fmt.Errorf("write: %w", err)
+		return 0, fmt.Errorf("write: %w", err)
 	}
-	return nil
+	return gap.max, nil
 }
 
 func (p *spPair) close() {
+	p.ab.close()
+	p.ba.close()
 	_ = p.a.Close()
 	_ = p.b.Close()
 }
 
 // pionPair is two raw Pion connections; a created the data channel.
 type pionPair struct {
-	a, b *webrtc.PeerConnection
-	dc   *webrtc.DataChannel
+	a, b   *webrtc.PeerConnection
+	dc     *webrtc.DataChannel
+	ab, ba *courier
 
 	mu   sync.Mutex
 	sink func([]byte) // receives b's messages during a transfer
@@ -447,16 +546,16 @@ func connectPion(v variant) (pair, error) {
 		_ = a.Close()
 		return nil, err
 	}
-	p, r := &pionPair{a: a, b: b}, newReady()
+	p, r := &pionPair{a: a, b: b, ab: newCourier(), ba: newCourier()}, newReady()
 	toA, toB := &candidates{pc: a}, &candidates{pc: b}
 	a.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
-			r.fail(toB.add(c.ToJSON()))
+			p.ab.send(func() { r.fail(toB.add(c.ToJSON())) })
 		}
 	})
 	b.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
-			r.fail(toA.add(c.ToJSON()))
+			p.ba.send(func() { r.fail(toA.add(c.ToJSON())) })
 		}
 	})
 	b.OnDataChannel(func(dc *webrtc.DataChannel) {
@@ -465,7 +564,7 @@ func connectPion(v variant) (pair, error) {
 	})
 	if p.dc, err = a.CreateDataChannel("bench", nil); err == nil {
 		p.dc.OnOpen(r.done)
-		err = negotiate(a, b, toA, toB)
+		err = p.negotiate(toA, toB, r.fail)
 	}
 	if err == nil {
 		err = r.wait()
@@ -477,32 +576,43 @@ func connectPion(v variant) (pair, error) {
 	return p, nil
 }
 
-// negotiate runs one offer/answer exchange from a to b.
-func negotiate(a, b *webrtc.PeerConnection, toA, toB *candidates) error {
-	offer, err := a.CreateOffer(nil)
+// negotiate makes a's offer and carries it to b, and b's answer back, over
+// the couriers; errors on the far sides go to fail.
+func (p *pionPair) negotiate(toA, toB *candidates, fail func(error)) error {
+	offer, err := p.a.CreateOffer(nil)
+	if err == nil {
+		err = p.a.SetLocalDescription(offer)
+	}
 	if err != nil {
 		return err
 	}
-	if err := a.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	if err := b.SetRemoteDescription(offer); err != nil {
+	p.ab.send(func() { fail(p.answer(offer, toA, toB, fail)) })
+	return nil
+}
+
+// answer runs on b's side: take the offer, answer it, send the answer.
+func (p *pionPair) answer(offer webrtc.SessionDescription, toA, toB *candidates, fail func(error)) error {
+	if err := p.b.SetRemoteDescription(offer); err != nil {
 		return err
 	}
 	if err := toB.flush(); err != nil {
 		return err
 	}
-	answer, err := b.CreateAnswer(nil)
+	answer, err := p.b.CreateAnswer(nil)
+	if err == nil {
+		err = p.b.SetLocalDescription(answer)
+	}
 	if err != nil {
 		return err
 	}
-	if err := b.SetLocalDescription(answer); err != nil {
-		return err
-	}
-	if err := a.SetRemoteDescription(answer); err != nil {
-		return err
-	}
-	return toA.flush()
+	p.ba.send(func() {
+		err := p.a.SetRemoteDescription(answer)
+		if err == nil {
+			err = toA.flush()
+		}
+		fail(err)
+	})
+	return nil
 }
 
 func (p *pionPair) deliver(data []byte) {
@@ -516,21 +626,29 @@ func (p *pionPair) deliver(data []byte) {
 
 // transfer sends payload in msgSize messages, waiting while more than
 // highWater bytes are buffered until OnBufferedAmountLow reports lowWater.
-func (p *pionPair) transfer(payload []byte, timeout time.Duration) error {
+func (p *pionPair) transfer(payload []byte, timeout time.Duration) (time.Duration, error) {
+	gap := gapMeter{last: time.Now()} // touched only by b's read loop until done
 	done := make(chan error, 1)
+	finish := func(err error) {
+		select {
+		case done <- err:
+		default:
+		}
+	}
 	var got atomic.Int64
 	failed := false // touched only by b's read loop
 	p.mu.Lock()
 	p.sink = func(data []byte) {
 		n := int(got.Load())
+		gap.tick()
 		switch {
 		case failed:
 		case n+len(data) > len(payload) || !bytes.Equal(data, payload[n:n+len(data)]):
 			failed = true
-			done <- fmt.Errorf("data corrupted at byte %d", n)
+			finish(fmt.Errorf("data corrupted at byte %d", n))
 		case n+len(data) == len(payload):
 			got.Store(int64(len(payload)))
-			done <- nil
+			finish(nil)
 		default:
 			got.Store(int64(n + len(data)))
 		}
@@ -555,24 +673,26 @@ func (p *pionPair) transfer(payload []byte, timeout time.Duration) error {
 			select {
 			case <-low:
 			case err := <-done:
-				return errors.Join(err, errors.New("receiver finished before the sender"))
+				return 0, errors.Join(err, errors.New("receiver finished before the sender"))
 			case <-timer.C:
-				return timedOut()
+				return 0, timedOut()
 			}
 		}
 		if err := p.dc.Send(payload[off:min(off+msgSize, len(payload))]); err != nil {
-			return fmt.Errorf("send: %w", err)
+			return 0, fmt.Errorf("send: %w", err)
 		}
 	}
 	select {
 	case err := <-done:
-		return err
+		return gap.max, err
 	case <-timer.C:
-		return timedOut()
+		return 0, timedOut()
 	}
 }
 
 func (p *pionPair) close() {
+	p.ab.close()
+	p.ba.close()
 	_ = p.a.GracefulClose()
 	_ = p.b.GracefulClose()
 }
@@ -598,7 +718,9 @@ type sample struct {
 	label, variant string
 	setupMS        float64
 	mibps          float64
-	drops          int64
+	drops          int64 // kernel: UDP receive buffer full
+	pionDrops      int64 // Pion: internal buffer full
+	stallMS        float64
 	err            string
 }
 
@@ -606,7 +728,8 @@ func (s sample) String() string {
 	if s.err != "" {
 		return fmt.Sprintf("%s: FAILED: %s", s.variant, s.err)
 	}
-	return fmt.Sprintf("%s: setup %.0f ms, %.1f MiB/s, %d drops", s.variant, s.setupMS, s.mibps, s.drops)
+	return fmt.Sprintf("%s: setup %.0f ms, %.1f MiB/s, drops %d kernel + %d Pion, longest stall %.0f ms",
+		s.variant, s.setupMS, s.mibps, s.drops, s.pionDrops, s.stallMS)
 }
 
 // runOnce connects a pair of v, transfers payload and closes the pair.
@@ -619,11 +742,12 @@ func runOnce(v variant, payload []byte, timeout time.Duration) sample {
 		return s
 	}
 	s.setupMS = float64(time.Since(start).Microseconds()) / 1000
-	before := udpRcvbufErrors()
+	before, beforePion := udpRcvbufErrors(), pionDrops.Load()
 	start = time.Now()
-	err = p.transfer(payload, timeout)
+	stall, err := p.transfer(payload, timeout)
 	elapsed := time.Since(start)
-	s.drops = udpRcvbufErrors() - before
+	s.stallMS = float64(stall.Microseconds()) / 1000
+	s.drops, s.pionDrops = udpRcvbufErrors()-before, pionDrops.Load()-beforePion
 	if err != nil {
 		s.err = "transfer: " + err.Error()
 	} else {
@@ -736,9 +860,9 @@ func summarize(xs []float64) stat {
 // with ratios to the baseline variant of the same label.
 func printTable(w *os.File, samples []sample) {
 	type row struct {
-		key             string
-		setup, mib, drp []float64
-		fails           []string
+		key                          string
+		setup, mib, drp, pdrp, stall []float64
+		fails                        []string
 	}
 	var rows []*row
 	byKey := map[string]*row{}
@@ -760,6 +884,8 @@ func printTable(w *os.File, samples []sample) {
 		r.setup = append(r.setup, s.setupMS)
 		r.mib = append(r.mib, s.mibps)
 		r.drp = append(r.drp, float64(s.drops))
+		r.pdrp = append(r.pdrp, float64(s.pionDrops))
+		r.stall = append(r.stall, s.stallMS)
 	}
 	base := func(key string) *row {
 		if i := strings.LastIndex(key, "/"); i >= 0 {
@@ -774,16 +900,18 @@ func printTable(w *os.File, samples []sample) {
 		return fmt.Sprintf("%.2fx", x/b)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tok\tsetup ms med\t[min, max]\tvs base\tMiB/s med\t[min, max]\tvs base\tdrops med\t[min, max]\t")
+	fmt.Fprintln(tw, "variant\tok\tsetup ms med\t[min, max]\tvs base\tMiB/s med\t[min, max]\tvs base\tkernel drops\t[min, max]\tPion drops\t[min, max]\tstall ms med\t[min, max]\t")
 	for _, r := range rows {
-		su, th, dr := summarize(r.setup), summarize(r.mib), summarize(r.drp)
+		su, th, st := summarize(r.setup), summarize(r.mib), summarize(r.stall)
+		dr, pd := summarize(r.drp), summarize(r.pdrp)
 		var bs, bt stat
 		if b := base(r.key); b != nil {
 			bs, bt = summarize(b.setup), summarize(b.mib)
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%.0f\t[%.0f, %.0f]\t%s\t%.1f\t[%.1f, %.1f]\t%s\t%.0f\t[%.0f, %.0f]\t\n",
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.0f\t[%.0f, %.0f]\t%s\t%.1f\t[%.1f, %.1f]\t%s\t%.0f\t[%.0f, %.0f]\t%.0f\t[%.0f, %.0f]\t%.0f\t[%.0f, %.0f]\t\n",
 			r.key, len(r.mib), len(r.mib)+len(r.fails), su.med, su.min, su.max, ratio(su.med, bs.med),
-			th.med, th.min, th.max, ratio(th.med, bt.med), dr.med, dr.min, dr.max)
+			th.med, th.min, th.max, ratio(th.med, bt.med), dr.med, dr.min, dr.max,
+			pd.med, pd.min, pd.max, st.med, st.min, st.max)
 	}
 	_ = tw.Flush()
 	for _, r := range rows {
@@ -802,7 +930,8 @@ func appendSamples(path string, samples []sample) error {
 	cw := csv.NewWriter(f)
 	for _, s := range samples {
 		_ = cw.Write([]string{s.label, s.variant, strconv.FormatFloat(s.setupMS, 'f', 3, 64),
-			strconv.FormatFloat(s.mibps, 'f', 3, 64), strconv.FormatInt(s.drops, 10), s.err})
+			strconv.FormatFloat(s.mibps, 'f', 3, 64), strconv.FormatInt(s.drops, 10),
+			strconv.FormatInt(s.pionDrops, 10), strconv.FormatFloat(s.stallMS, 'f', 3, 64), s.err})
 	}
 	cw.Flush()
 	return errors.Join(cw.Error(), f.Close())
@@ -821,13 +950,15 @@ func readSamples(path string) ([]sample, error) {
 	}
 	var out []sample
 	for _, r := range recs {
-		if len(r) != 6 {
+		if len(r) != 8 {
 			return nil, fmt.Errorf("%s: bad record %q", path, r)
 		}
-		s := sample{label: r[0], variant: r[1], err: r[5]}
+		s := sample{label: r[0], variant: r[1], err: r[7]}
 		s.setupMS, _ = strconv.ParseFloat(r[2], 64)
 		s.mibps, _ = strconv.ParseFloat(r[3], 64)
 		s.drops, _ = strconv.ParseInt(r[4], 10, 64)
+		s.pionDrops, _ = strconv.ParseInt(r[5], 10, 64)
+		s.stallMS, _ = strconv.ParseFloat(r[6], 64)
 		out = append(out, s)
 	}
 	return out, nil

@@ -111,22 +111,32 @@ func (p *Peer) addICECandidate(c webrtc.ICECandidateInit) {
 	}
 }
 
-// needsNegotiation batches requests made in one run of the actor's queue
-// into one negotiation, like simple-peer's microtask batching. The
-// non-initiator's first request is dropped: its first negotiation is the
-// initiator's offer.
+// negotiationBatchDelay is how long changes (AddTrack, RemoveTrack, ...)
+// are collected into one negotiation: Go has no "end of this tick" like the
+// microtask simple-peer batches in, so calls made in a row, within a few
+// milliseconds, share one offer.
+const negotiationBatchDelay = 5 * time.Millisecond
+
+// needsNegotiation batches requests into one negotiation. The first one
+// (from New) runs at once, so connecting is not delayed. The non-initiator's
+// first request is dropped: its first negotiation is the initiator's offer.
 func (p *Peer) needsNegotiation() {
 	if p.st.batchedNegotiation {
 		return
 	}
 	p.st.batchedNegotiation = true
-	p.post(func() {
+	run := func() {
 		p.st.batchedNegotiation = false
 		if p.initiator || !p.st.firstNegotiation {
 			p.negotiate()
 		}
 		p.st.firstNegotiation = false
-	})
+	}
+	if p.st.firstNegotiation {
+		p.post(run)
+		return
+	}
+	time.AfterFunc(negotiationBatchDelay, func() { p.post(run) })
 }
 
 // Negotiate starts a renegotiation: the initiator sends a new offer; a

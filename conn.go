@@ -259,24 +259,19 @@ func (p *Peer) waitBuffered(amount func() uint64) error {
 
 // LocalAddr returns the local address of the selected ICE candidate pair
 // once connected, or an empty address before.
-func (p *Peer) LocalAddr() net.Addr {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.localAddr == nil {
-		return hostAddr{network: "udp"}
-	}
-	return p.localAddr
-}
+func (p *Peer) LocalAddr() net.Addr { return p.addr(&p.localAddr) }
 
 // RemoteAddr returns the remote address of the selected ICE candidate pair
 // once connected, or an empty address before.
-func (p *Peer) RemoteAddr() net.Addr {
+func (p *Peer) RemoteAddr() net.Addr { return p.addr(&p.remoteAddr) }
+
+func (p *Peer) addr(a *net.Addr) net.Addr {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.remoteAddr == nil {
+	if *a == nil {
 		return hostAddr{network: "udp"}
 	}
-	return p.remoteAddr
+	return *a
 }
 
 // SetDeadline sets both the read and the write deadline.

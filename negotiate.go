@@ -171,42 +171,36 @@ func (p *Peer) negotiate() {
 }
 
 func (p *Peer) createOffer() {
-	if p.destroyed.Load() {
-		return
-	}
-	offer, err := p.pc.CreateOffer(p.opts.OfferOptions)
-	if err != nil {
-		p.destroyNow(wrapError(ErrCodeCreateOffer, err))
-		return
-	}
-	if err := p.pc.SetLocalDescription(offer); err != nil {
-		p.destroyNow(wrapError(ErrCodeSetLocalDescription, err))
-		return
-	}
-	p.syncSignalingState()
-	p.whenICEComplete(p.sendLocalDescription)
+	p.describe(func() (webrtc.SessionDescription, error) { return p.pc.CreateOffer(p.opts.OfferOptions) },
+		ErrCodeCreateOffer, p.sendLocalDescription)
 }
 
 func (p *Peer) createAnswer() {
+	p.describe(func() (webrtc.SessionDescription, error) { return p.pc.CreateAnswer(p.opts.AnswerOptions) },
+		ErrCodeCreateAnswer, func() {
+			p.sendLocalDescription()
+			p.requestMissingTransceivers() // only the non-initiator answers
+		})
+}
+
+// describe creates an offer or answer, sets it as the local description,
+// and runs then once ICE gathering allows signalling it. Failures destroy
+// the peer, as in simple-peer.
+func (p *Peer) describe(create func() (webrtc.SessionDescription, error), code ErrorCode, then func()) {
 	if p.destroyed.Load() {
 		return
 	}
-	answer, err := p.pc.CreateAnswer(p.opts.AnswerOptions)
+	desc, err := create()
 	if err != nil {
-		p.destroyNow(wrapError(ErrCodeCreateAnswer, err))
+		p.destroyNow(wrapError(code, err))
 		return
 	}
-	if err := p.pc.SetLocalDescription(answer); err != nil {
+	if err := p.pc.SetLocalDescription(desc); err != nil {
 		p.destroyNow(wrapError(ErrCodeSetLocalDescription, err))
 		return
 	}
 	p.syncSignalingState()
-	p.whenICEComplete(func() {
-		p.sendLocalDescription()
-		if !p.initiator {
-			p.requestMissingTransceivers()
-		}
-	})
+	p.whenICEComplete(then)
 }
 
 // sendLocalDescription signals the current local description, edited for the

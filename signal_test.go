@@ -513,6 +513,9 @@ func TestSignalMaxMessageSize(t *testing.T) {
 			// answers.
 			negotiated := make(chan struct{}, 4)
 			p1.OnNegotiated(func() { negotiated <- struct{}{} })
+			// The first negotiation completed before connect; its event was
+			// held until now.
+			recv(t, negotiated, "held negotiated of the first negotiation")
 			if err := p1.Negotiate(); err != nil {
 				t.Fatalf("Negotiate initiator: %v", err)
 			}

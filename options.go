@@ -16,6 +16,12 @@ const (
 	// socketBufferSize is the UDP send/receive buffer asked of the OS. Linux's
 	// 208 KiB default drops datagrams under bulk transfer (see README).
 	socketBufferSize = 4 << 20
+
+	// sctpReceiveWindow keeps the SCTP window below the 1,000,000 bytes
+	// Pion's ICE and mux buffers hold: with Pion's 1 MiB default a fast
+	// sender overruns them, Pion drops packets and SCTP stalls 200 ms to
+	// 1 s to retransmit (see README).
+	sctpReceiveWindow = 768 << 10
 )
 
 // Options configures a Peer. The zero value (or a nil *Options) gives
@@ -81,6 +87,8 @@ func DefaultConfig() webrtc.Configuration {
 //     wait, which a browser connect otherwise pays in full;
 //   - UDP sockets get 4 MiB send and receive buffers where the OS allows, so
 //     bulk transfers on a fast link do not drop datagrams;
+//   - the SCTP receive window is 768 KiB, below what Pion's own packet
+//     buffers hold, so they never overflow and stall the transfer;
 //   - data channels are detached, so messages are read with a buffer of the
 //     size this peer advertises (Pion's default reader holds 65,535 bytes
 //     and breaks on a legal 65,536-byte message).
@@ -88,6 +96,7 @@ func DefaultSettingEngine() *webrtc.SettingEngine {
 	se := &webrtc.SettingEngine{}
 	se.SetPrflxAcceptanceMinWait(0)
 	se.SetNet(newBufferedNet(socketBufferSize))
+	se.SetSCTPMaxReceiveBufferSize(sctpReceiveWindow)
 	se.DetachDataChannels()
 	return se
 }

@@ -1,7 +1,8 @@
 // Command bench measures simplepeer against raw Pion WebRTC on the loopback
-// interface: connect time, one-way data channel throughput together with the
-// UDP datagrams the kernel dropped meanwhile, and heap and goroutines per
-// connected peer. It never leaves the machine: ICE gathers loopback host
+// interface: connect time; one-way data channel throughput together with the
+// packets dropped meanwhile (by the kernel, for full UDP receive buffers, and
+// by Pion, for its full internal buffers) and the longest stall; and heap and
+// goroutines per connected peer. It never leaves the machine: ICE gathers loopback host
 // candidates only (no STUN or TURN server, no mDNS), and every wait is
 // bounded, so it always ends by itself.
 //
@@ -67,9 +68,11 @@ var allVariants = []variant{
 	{"pion-default", false, false, 0, "raw Pion, default settings (the baseline)"},
 	{"pion-tuned", false, true, 0, "raw Pion, SetPrflxAcceptanceMinWait(0) + 4 MiB UDP buffers"},
 	{"sp-tuned-rb512k", true, true, 512 << 10, "sp-tuned + SetSCTPMaxReceiveBufferSize(512 KiB)"},
+	{"sp-tuned-rb768k", true, true, 768 << 10, "sp-tuned + SetSCTPMaxReceiveBufferSize(768 KiB)"},
 	{"sp-tuned-rb4m", true, true, 4 << 20, "sp-tuned + SetSCTPMaxReceiveBufferSize(4 MiB)"},
 	{"sp-tuned-rb8m", true, true, 8 << 20, "sp-tuned + SetSCTPMaxReceiveBufferSize(8 MiB)"},
 	{"pion-tuned-rb512k", false, true, 512 << 10, "pion-tuned + SetSCTPMaxReceiveBufferSize(512 KiB)"},
+	{"pion-tuned-rb768k", false, true, 768 << 10, "pion-tuned + SetSCTPMaxReceiveBufferSize(768 KiB)"},
 	{"pion-tuned-rb4m", false, true, 4 << 20, "pion-tuned + SetSCTPMaxReceiveBufferSize(4 MiB)"},
 	{"pion-tuned-rb8m", false, true, 8 << 20, "pion-tuned + SetSCTPMaxReceiveBufferSize(8 MiB)"},
 }
@@ -104,7 +107,7 @@ func main() {
 	switch {
 	case *list:
 		for _, v := range allVariants {
-			fmt.Printf("%-16s %s\n", v.name, v.about)
+			fmt.Printf("%-18s %s\n", v.name, v.about)
 		}
 		return
 	case *report != "":

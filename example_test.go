@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/webrtc/v3"
+	"github.com/pion/webrtc/v3/pkg/media"
 )
 
 // localOptions are options for two peers in one process: no STUN servers,
@@ -68,4 +70,47 @@ func ExamplePeer_Write() {
 	fmt.Printf("%s %v\n", all, err)
 	_ = peer2.Close()
 	// Output: hello, stream <nil>
+}
+
+// Video and voice: peer1 sends a VP8 track given in Options.Tracks, peer2
+// gets it in OnTrack and reads its RTP.
+func Example_video() {
+	video, _ := webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "cam")
+
+	o1 := localOptions(true)
+	o1.Tracks = []webrtc.TrackLocal{video}
+	peer1, _ := simplepeer.New(o1)
+	peer2, _ := simplepeer.New(localOptions(false))
+	peer1.OnSignal(func(s simplepeer.Signal) { _ = peer2.Signal(s) })
+	peer2.OnSignal(func(s simplepeer.Signal) { _ = peer1.Signal(s) })
+
+	got := make(chan string, 1)
+	peer2.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		go func() {
+			pkt, _, err := t.ReadRTP() // the first packet; Pion already read it to announce the track
+			if err == nil && len(pkt.Payload) >= 4 {
+				frame := pkt.Payload[len(pkt.Payload)-4:] // after the VP8 payload descriptor
+				got <- fmt.Sprintf("%s track %q of stream %q, frame % x",
+					t.Codec().MimeType, t.ID(), t.StreamID(), frame)
+			}
+		}()
+	})
+
+	// Write a (fake) frame every 10 ms until the first one arrives: Pion
+	// drops samples written before the connection is up.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case s := <-got:
+			fmt.Println(s)
+			done = true
+		case <-tick.C:
+			_ = video.WriteSample(media.Sample{Data: []byte{0xde, 0xad, 0xbe, 0xef}, Duration: 10 * time.Millisecond})
+		}
+	}
+	_ = peer1.Close()
+	_ = peer2.Close()
+	// Output: video/VP8 track "video" of stream "cam", frame de ad be ef
 }

@@ -1,0 +1,581 @@
+package interop
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+)
+
+// outDir holds logs and the summary; the only place the suite writes to
+// (git ignores it).
+const outDir = "out"
+
+func TestMain(m *testing.M) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	f, err := os.Create(filepath.Join(outDir, "trace.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	traceLog.f = f
+	code := m.Run()
+	traceLog.mu.Lock()
+	_ = f.Close()
+	traceLog.f = nil
+	traceLog.mu.Unlock()
+	os.Exit(code)
+}
+
+// Bounds on every wait. Loopback connects take tens of milliseconds; these
+// are generous so that a loaded CI machine does not flake.
+const (
+	connectTimeout = 15 * time.Second
+	messageTimeout = 10 * time.Second
+	negotiateWait  = 10 * time.Second
+	closeWithin    = time.Second // the requirement: close on the other side within 1 s
+	closeTimeout   = 5 * time.Second
+)
+
+// connectPairs is how many connections each cell makes in all (for the
+// median connect time): the main one, the one the JS side destroys, and the
+// rest in the connect-time subtest.
+const connectPairs = 7
+
+// TestInterop runs the matrix {Node, Chromium} × {Go initiator, Go
+// non-initiator} × {trickle on, off}, one subtest per cell, against
+// simple-peer@9.11.1 in Node (@roamhq/wrtc) and in headless Chromium.
+func TestInterop(t *testing.T) {
+	rep := &report{}
+	t.Cleanup(func() { rep.print(t) })
+	hosts := []struct {
+		name  string
+		start func(*testing.T) *jsHost
+	}{
+		{"node", startNode},
+		{"chromium", startChromium},
+	}
+	for _, hs := range hosts {
+		t.Run(hs.name, func(t *testing.T) {
+			host := hs.start(t)
+			for _, goInit := range []bool{true, false} {
+				for _, trickle := range []bool{true, false} {
+					name := fmt.Sprintf("%s/%s", roleName(goInit), trickleName(trickle))
+					c := rep.cell(hs.name + "/" + name)
+					t.Run(name, func(t *testing.T) {
+						runCell(t, host, goInit, trickle, c)
+						c.failed = t.Failed()
+					})
+				}
+			}
+		})
+	}
+}
+
+func roleName(goInit bool) string {
+	if goInit {
+		return "go-initiator"
+	}
+	return "go-non-initiator"
+}
+
+func trickleName(on bool) string {
+	if on {
+		return "trickle"
+	}
+	return "no-trickle"
+}
+
+// runCell runs every check of one cell.
+func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
+	pr := newPair(t, host, goInit, trickle)
+	ok := t.Run("connect", func(t *testing.T) {
+		pr.t = t
+		d, ok := pr.connect(connectTimeout)
+		if !ok {
+			t.FailNow()
+		}
+		c.addConnect(d, pr)
+		checkConnected(t, pr)
+		pr.checkClean()
+	})
+	if !ok {
+		return
+	}
+	t.Run("text-and-binary", func(t *testing.T) {
+		pr.t = t
+		testTypes(t, pr)
+		pr.checkClean()
+	})
+	t.Run("sizes", func(t *testing.T) {
+		pr.t = t
+		testSizes(t, pr)
+		pr.checkClean()
+	})
+	t.Run("bulk", func(t *testing.T) {
+		pr.t = t
+		testBulk(t, pr)
+		pr.checkClean()
+	})
+	t.Run("renegotiate", func(t *testing.T) {
+		pr.t = t
+		testRenegotiate(t, pr)
+		pr.checkClean()
+	})
+	if host.name == "chromium" {
+		t.Run("media", func(t *testing.T) {
+			pr.t = t
+			testMedia(t, pr, c)
+			pr.checkClean()
+		})
+	}
+	t.Run("destroy-by-go", func(t *testing.T) {
+		pr.t = t
+		c.addClose(destroyByGo(t, pr))
+	})
+	t.Run("destroy-by-js", func(t *testing.T) {
+		pr := newPair(t, host, goInit, trickle)
+		d, ok := pr.connect(connectTimeout)
+		if !ok {
+			t.FailNow()
+		}
+		c.addConnect(d, pr)
+		pr.checkClean()
+		c.addClose(destroyByJS(t, pr))
+	})
+	t.Run("connect-time", func(t *testing.T) {
+		for i := 2; i < connectPairs; i++ {
+			pr := newPair(t, host, goInit, trickle)
+			d, ok := pr.connect(connectTimeout)
+			if !ok {
+				t.FailNow()
+			}
+			c.addConnect(d, pr)
+			pr.checkClean()
+			if i%2 == 0 {
+				c.addClose(destroyByGo(t, pr))
+			} else {
+				c.addClose(destroyByJS(t, pr))
+			}
+		}
+		t.Logf("connect times: %v (median %v)", c.connects, median(c.connects))
+	})
+}
+
+// checkConnected compares what each side knows about the connection.
+func checkConnected(t *testing.T, pr *pair) {
+	if got, want := pr.js.connectEv.ChannelName, pr.g.p.ChannelName(); got != want || got == "" {
+		t.Errorf("channel name: JS has %q, Go has %q", got, want)
+	}
+	if !pr.g.p.Connected() {
+		t.Errorf("Go peer: Connected() is false after connect")
+	}
+	if pr.g.p.LocalAddr() == nil || pr.g.p.RemoteAddr() == nil {
+		t.Errorf("Go peer: no selected pair addresses after connect: local %v remote %v", pr.g.p.LocalAddr(), pr.g.p.RemoteAddr())
+	}
+	t.Logf("connected: Go %v ↔ JS %v, channel %s", pr.g.p.LocalAddr(), pr.g.p.RemoteAddr(), pr.g.p.ChannelName())
+}
+
+// Message contents: the same functions as js/driver.js.
+func pattern(kind string, size, seed int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		if kind == "text" {
+			b[i] = byte(97 + (seed+i)%26)
+		} else {
+			b[i] = byte(seed*31 + i*7 + i>>8)
+		}
+	}
+	return b
+}
+
+func fnv1a(b []byte) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write(b)
+	return h.Sum32()
+}
+
+type message struct {
+	kind       string // "text" (SendString / a JS string) or "binary" (Send / a Uint8Array)
+	size, seed int
+}
+
+func (m message) String() string { return fmt.Sprintf("%s/%d", m.kind, m.size) }
+
+// goSends sends msgs from Go and checks that they reach the JS peer in
+// order, with their type (string or Buffer), length and checksum.
+func goSends(t *testing.T, pr *pair, msgs []message) {
+	t.Helper()
+	for _, m := range msgs {
+		data := pattern(m.kind, m.size, m.seed)
+		var err error
+		if m.kind == "text" {
+			err = pr.g.p.SendString(string(data))
+		} else {
+			err = pr.g.p.Send(data)
+		}
+		if err != nil {
+			t.Errorf("Go send %v: %v", m, err)
+			return
+		}
+	}
+	for _, m := range msgs {
+		want := pattern(m.kind, m.size, m.seed)
+		ev, ok := recvJS(pr, messageTimeout)
+		if !ok {
+			t.Errorf("Go→JS %v: not received within %v (JS errors: %v)", m, messageTimeout, pr.js.errs())
+			return
+		}
+		wantType := "binary"
+		if m.kind == "text" {
+			wantType = "string"
+		}
+		if ev.Type != wantType {
+			t.Errorf("Go→JS %v: JS got a %s (%s), want a %s", m, ev.Type, ev.Ctor, wantType)
+		}
+		if ev.Len != len(want) || ev.Hash != fnv1a(want) {
+			t.Errorf("Go→JS %v: JS got %d bytes, checksum %08x; want %d bytes, %08x", m, ev.Len, ev.Hash, len(want), fnv1a(want))
+		}
+	}
+}
+
+// jsSends has the JS peer send msgs and checks that the Go peer gets them,
+// in order, byte for byte.
+func jsSends(t *testing.T, pr *pair, msgs []message) {
+	t.Helper()
+	for _, m := range msgs {
+		if _, err := pr.js.cmd("send", map[string]any{"kind": m.kind, "size": m.size, "seed": m.seed}); err != nil {
+			t.Errorf("JS send %v: %v", m, err)
+			return
+		}
+	}
+	for _, m := range msgs {
+		want := pattern(m.kind, m.size, m.seed)
+		got, ok := recvGo(pr, messageTimeout)
+		if !ok {
+			t.Errorf("JS→Go %v: not received within %v (Go errors: %v)", m, messageTimeout, pr.g.errs())
+			return
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("JS→Go %v: got %d bytes, checksum %08x; want %d bytes, %08x", m, len(got), fnv1a(got), len(want), fnv1a(want))
+		}
+	}
+}
+
+func recvJS(pr *pair, d time.Duration) (jsEvent, bool) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case ev := <-pr.js.data:
+		return ev, true
+	case <-timer.C:
+		return jsEvent{}, false
+	}
+}
+
+func recvGo(pr *pair, d time.Duration) ([]byte, bool) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case b := <-pr.g.data:
+		return b, true
+	case <-timer.C:
+		return nil, false
+	}
+}
+
+func testTypes(t *testing.T, pr *pair) {
+	msgs := []message{{"text", 11, 1}, {"binary", 11, 2}, {"text", 5, 3}, {"binary", 300, 4}}
+	t.Run("go-to-js", func(t *testing.T) { goSends(t, pr, msgs) })
+	t.Run("js-to-go", func(t *testing.T) { jsSends(t, pr, msgs) })
+}
+
+// sizes: empty, one byte, the 16 KiB every browser takes, Pion's old reader
+// size, and the 64 KiB an SDP without a=max-message-size allows.
+var sizes = []int{0, 1, 16 << 10, 65535, 65536}
+
+func testSizes(t *testing.T, pr *pair) {
+	for _, kind := range []string{"binary", "text"} {
+		var msgs []message
+		for i, n := range sizes {
+			msgs = append(msgs, message{kind, n, 10 + i})
+		}
+		t.Run(kind+"/go-to-js", func(t *testing.T) { goSends(t, pr, msgs) })
+		t.Run(kind+"/js-to-go", func(t *testing.T) { jsSends(t, pr, msgs) })
+	}
+}
+
+// bulkSize is what testBulk moves each way: enough to fill the send
+// buffers and make Write block on backpressure.
+const bulkSize = 4 << 20
+
+// testBulk: the Go peer's net.Conn Write of 4 MiB reaches simple-peer in
+// chunks of at most 16 KiB (what every browser takes), intact and in order;
+// 4 MiB sent by simple-peer as 16 KiB messages reach OnData intact.
+func testBulk(t *testing.T, pr *pair) {
+	t.Run("go-write-to-js", func(t *testing.T) {
+		data := pattern("binary", bulkSize, 77)
+		drops := udpRcvbufErrors()
+		start := time.Now()
+		writeErr := make(chan error, 1)
+		go func() {
+			_, err := pr.g.p.Write(data)
+			writeErr <- err
+		}()
+		got, chunks, biggest := 0, 0, 0
+		for got < len(data) {
+			ev, ok := recvJS(pr, messageTimeout)
+			if !ok {
+				t.Fatalf("JS received %d of %d bytes, then nothing for %v (Go buffered %d)", got, len(data), messageTimeout, pr.g.p.BufferedAmount())
+			}
+			if ev.Type != "binary" {
+				t.Fatalf("chunk %d is a %s, want binary", chunks, ev.Type)
+			}
+			if ev.Len <= 0 || got+ev.Len > len(data) || ev.Hash != fnv1a(data[got:got+ev.Len]) {
+				t.Fatalf("chunk %d (%d bytes at offset %d) does not match what Go wrote", chunks, ev.Len, got)
+			}
+			got += ev.Len
+			chunks++
+			biggest = max(biggest, ev.Len)
+		}
+		d := time.Since(start)
+		if biggest > 16<<10 {
+			t.Errorf("Write made a %d-byte message; browsers take 16 KiB", biggest)
+		}
+		select {
+		case err := <-writeErr:
+			if err != nil {
+				t.Errorf("Write: %v", err)
+			}
+		case <-time.After(messageTimeout):
+			t.Fatalf("Write did not return after everything arrived")
+		}
+		t.Logf("Go Write → JS: %d bytes in %d messages in %v (%.1f MB/s); UDP datagrams dropped for a full receive buffer meanwhile (this machine): %d",
+			got, chunks, d, float64(got)/d.Seconds()/1e6, udpRcvbufErrors()-drops)
+	})
+	t.Run("js-to-go", func(t *testing.T) {
+		const size, count = 16 << 10, bulkSize / (16 << 10)
+		data := pattern("binary", size*count, 78)
+		drops := udpRcvbufErrors()
+		start := time.Now()
+		if _, err := pr.js.cmd("sendMany", map[string]any{"size": size, "count": count, "seed": 78}); err != nil {
+			t.Fatalf("JS sendMany: %v", err)
+		}
+		for i := 0; i < count; i++ {
+			b, ok := recvGo(pr, messageTimeout)
+			if !ok {
+				t.Fatalf("Go received %d of %d messages, then nothing for %v", i, count, messageTimeout)
+			}
+			if !bytes.Equal(b, data[i*size:(i+1)*size]) {
+				t.Fatalf("message %d (%d bytes) does not match what JS sent", i, len(b))
+			}
+		}
+		d := time.Since(start)
+		t.Logf("JS → Go: %d bytes in %d messages in %v (%.1f MB/s); UDP datagrams dropped meanwhile: %d",
+			size*count, count, d, float64(size*count)/d.Seconds()/1e6, udpRcvbufErrors()-drops)
+	})
+}
+
+// udpRcvbufErrors reads the machine's count of UDP datagrams dropped because
+// a socket's receive buffer was full (IPv4 and IPv6): loss on loopback.
+func udpRcvbufErrors() int {
+	n := 0
+	for _, file := range []string{"/proc/net/snmp", "/proc/net/snmp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, l := range lines {
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 2 && f[0] == "Udp6RcvbufErrors":
+				v, _ := strconv.Atoi(f[1])
+				n += v
+			case i > 0 && strings.HasPrefix(l, "Udp: ") && strings.HasPrefix(lines[i-1], "Udp: "):
+				names := strings.Fields(lines[i-1])
+				for j, name := range names {
+					if name == "RcvbufErrors" && j < len(f) {
+						v, _ := strconv.Atoi(f[j])
+						n += v
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
+// waitNegotiated waits until both sides have emitted negotiated more times
+// than goBase and jsBase.
+func waitNegotiated(t *testing.T, pr *pair, what string, goBase, jsBase int) bool {
+	t.Helper()
+	deadline := time.NewTimer(negotiateWait)
+	defer deadline.Stop()
+	goOK := pr.g.negotiated.waitFor(goBase+1, deadline.C)
+	jsOK := goOK && pr.js.negotiated.waitFor(jsBase+1, deadline.C)
+	if !goOK || !jsOK {
+		t.Errorf("%s: negotiated not emitted within %v (Go: %d→%d, JS: %d→%d); Go errors %v, JS errors %v",
+			what, negotiateWait, goBase, pr.g.negotiated.get(), jsBase, pr.js.negotiated.get(), pr.g.errs(), pr.js.errs())
+		return false
+	}
+	return true
+}
+
+// testRenegotiate: the non-initiator asks for a renegotiation and for a
+// transceiver; the initiator must renegotiate and both sides emit
+// negotiated. With Go as the initiator the requests come from simple-peer
+// (peer.negotiate(), peer.addTransceiver); with Go as the non-initiator they
+// come from Go (Negotiate, AddTransceiver) and simple-peer must act on them.
+func testRenegotiate(t *testing.T, pr *pair) {
+	audioBefore := countTransceivers(pr.g.p.PeerConnection(), webrtc.RTPCodecTypeAudio)
+	t.Run("renegotiate", func(t *testing.T) {
+		goBase, jsBase := pr.g.negotiated.get(), pr.js.negotiated.get()
+		if pr.goInit {
+			if _, err := pr.js.cmd("negotiate", nil); err != nil {
+				t.Fatalf("JS negotiate(): %v", err)
+			}
+		} else if err := pr.g.p.Negotiate(); err != nil {
+			t.Fatalf("Go Negotiate(): %v", err)
+		}
+		waitNegotiated(t, pr, "renegotiate", goBase, jsBase)
+	})
+	t.Run("transceiverRequest", func(t *testing.T) {
+		goBase, jsBase := pr.g.negotiated.get(), pr.js.negotiated.get()
+		if pr.goInit {
+			init := map[string]any{"direction": "recvonly"}
+			if _, err := pr.js.cmd("addTransceiver", map[string]any{"kind": "audio", "init": init}); err != nil {
+				t.Fatalf("JS addTransceiver: %v", err)
+			}
+		} else if err := pr.g.p.AddTransceiver(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatalf("Go AddTransceiver: %v", err)
+		}
+		if !waitNegotiated(t, pr, "transceiverRequest", goBase, jsBase) {
+			return
+		}
+		if n := countTransceivers(pr.g.p.PeerConnection(), webrtc.RTPCodecTypeAudio); n != audioBefore+1 {
+			t.Errorf("Go peer has %d audio transceivers after the request, want %d", n, audioBefore+1)
+		}
+		checkNoPhantomTracks(t, pr)
+	})
+	// The data channel still works after renegotiating.
+	t.Run("data-after", func(t *testing.T) {
+		msgs := []message{{"text", 7, 40}, {"binary", 7, 41}}
+		goSends(t, pr, msgs)
+		jsSends(t, pr, msgs)
+	})
+}
+
+// jsTransceiver is what the driver's "transceivers" op reports.
+type jsTransceiver struct {
+	Mid              string `json:"mid"`
+	Kind             string `json:"kind"`
+	Direction        string `json:"direction"`
+	CurrentDirection string `json:"currentDirection"`
+	Sending          bool   `json:"sending"`
+}
+
+// checkNoPhantomTracks: the Go peer has no track yet, so no transceiver of
+// the JS peer may have negotiated to receive. Between two simple-peers the
+// requested recvonly transceiver ends up inactive; a JS transceiver that
+// receives gets a 'track' event for a track that never carries media.
+func checkNoPhantomTracks(t *testing.T, pr *pair) {
+	raw, err := pr.js.cmd("transceivers", nil)
+	if err != nil {
+		t.Fatalf("JS transceivers: %v", err)
+	}
+	var trs []jsTransceiver
+	if err := json.Unmarshal(raw, &trs); err != nil {
+		t.Fatal(err)
+	}
+	var goSide []string
+	for _, tr := range pr.g.p.PeerConnection().GetTransceivers() {
+		goSide = append(goSide, fmt.Sprintf("%s mid %s %s", tr.Kind(), tr.Mid(), tr.Direction()))
+	}
+	for _, tr := range trs {
+		if strings.Contains(tr.CurrentDirection, "recv") {
+			knownIssue(t, "phantom-track", "JS %s transceiver mid %s negotiated %s (direction %s) though the Go peer sends no track: "+
+				"the Go answer says a=sendonly without a track, so simple-peer emits 'track' for nothing (Go transceivers: %v; JS: %+v)",
+				tr.Kind, tr.Mid, tr.CurrentDirection, tr.Direction, goSide, trs)
+		}
+	}
+}
+
+func countTransceivers(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType) int {
+	n := 0
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// destroyByGo closes the Go peer and checks that the JS peer emits close
+// within a second, without an error. It returns how long that took.
+func destroyByGo(t *testing.T, pr *pair) time.Duration {
+	t.Helper()
+	start := time.Now()
+	pr.g.p.Destroy(nil)
+	if !waitChan(pr.js.closed, closeTimeout) {
+		t.Errorf("Go Destroy: JS peer did not close within %v", closeTimeout)
+		return closeTimeout
+	}
+	d := pr.js.closedAt.Sub(start)
+	if d > closeWithin {
+		t.Errorf("Go Destroy: JS peer closed after %v, want within %v", d, closeWithin)
+	}
+	if !waitChan(pr.g.closed, closeTimeout) {
+		t.Errorf("Go Destroy: Go peer emitted no close")
+	}
+	pr.checkClean()
+	return d
+}
+
+// destroyByJS destroys the JS peer and checks that the Go peer emits close
+// within a second, without an error.
+func destroyByJS(t *testing.T, pr *pair) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, err := pr.js.cmd("destroy", nil); err != nil {
+		t.Errorf("JS destroy(): %v", err)
+		return 0
+	}
+	if !waitChan(pr.g.closed, closeTimeout) {
+		t.Errorf("JS destroy(): Go peer did not close within %v (Go errors: %v)", closeTimeout, pr.g.errs())
+		return closeTimeout
+	}
+	d := pr.g.closedAt.Sub(start)
+	if d > closeWithin {
+		t.Errorf("JS destroy(): Go peer closed after %v, want within %v", d, closeWithin)
+	}
+	if !waitChan(pr.js.closed, closeTimeout) {
+		t.Errorf("JS destroy(): JS peer emitted no close")
+	}
+	pr.checkClean()
+	return d
+}
+
+// knownIssue reports a diagnosed incompatibility that is not the test's to
+// fix (see README.md): a skip with the diagnosis by default, so the suite
+// stays usable; a failure with INTEROP_STRICT=1.
+func knownIssue(t *testing.T, id, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf("KNOWN ISSUE %s: %s", id, fmt.Sprintf(format, args...))
+	if os.Getenv("INTEROP_STRICT") != "" {
+		t.Error(msg)
+		return
+	}
+	t.Skip(msg)
+}

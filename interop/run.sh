@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run.sh: the interop suite in one command. Installs what it needs
+# (simple-peer and @roamhq/wrtc from package-lock.json; Debian's chromium
+# when /usr/bin/chromium is missing, which needs root) and runs the Go tests
+# against simple-peer in Node and in headless Chromium. Logs and the summary
+# go to interop/out/. Extra arguments go to go test, e.g.
+#
+#	interop/run.sh -run 'TestInterop/node'
+#
+# Environment: INTEROP_DEBUG=1 turns on simple-peer's debug output (in
+# out/node.log), INTEROP_STRICT=1 fails on known issues instead of skipping,
+# INTEROP_CHROMIUM_MDNS=1 leaves Chromium's mDNS host-candidate hiding on.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+command -v node >/dev/null || { echo "run.sh: node is required (Node.js 18+)" >&2; exit 1; }
+command -v go >/dev/null || { echo "run.sh: go is required" >&2; exit 1; }
+
+echo "== npm ci (simple-peer@9.11.1, @roamhq/wrtc@0.10.0)"
+npm ci --no-audit --no-fund
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== apt-get install chromium"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "run.sh: /usr/bin/chromium is missing and installing it needs root" >&2
+    exit 1
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+mkdir -p out
+echo "== go test (interop)"
+go test -count=1 -v -timeout 15m ./... "$@" 2>&1 | tee out/test.log

@@ -215,6 +215,9 @@ func (p *Peer) sendLocalDescription() {
 		return
 	}
 	sdp := ld.SDP
+	if ld.Type == webrtc.SDPTypeAnswer {
+		sdp = withoutPhantomSenders(sdp)
+	}
 	if !p.opts.trickle && !p.opts.AllowHalfTrickle {
 		sdp = filterTrickle(sdp)
 	}
@@ -320,6 +323,25 @@ func removeLines(sdp string, drop func(string) bool) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// withoutPhantomSenders fixes the direction of answered media sections in
+// which we send nothing. Pion answers a remote recvonly transceiver with
+// a=sendonly (and sendrecv with sendrecv) even with no track to send, so a
+// browser would fire track and stream for media that never comes; a
+// browser answers inactive (recvonly) there. A section with a track has an
+// a=msid line.
+func withoutPhantomSenders(sdp string) string {
+	sections := strings.SplitAfter(sdp, "\nm=")
+	for i, sec := range sections {
+		if i == 0 || !(strings.HasPrefix(sec, "audio") || strings.HasPrefix(sec, "video")) ||
+			strings.Contains(sec, "\na=msid:") {
+			continue
+		}
+		sec = strings.Replace(sec, "\na=sendonly\r\n", "\na=inactive\r\n", 1)
+		sections[i] = strings.Replace(sec, "\na=sendrecv\r\n", "\na=recvonly\r\n", 1)
+	}
+	return strings.Join(sections, "")
 }
 
 // addMaxMessageSize adds a=max-message-size (RFC 8841) after a=sctp-port in

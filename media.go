@@ -1,6 +1,7 @@
 package simplepeer
 
 import (
+	"errors"
 	"strings"
 	"sync"
 
@@ -106,7 +107,8 @@ func (p *Peer) removeTrack(t webrtc.TrackLocal) error {
 }
 
 // ReplaceTrack sends newTrack in place of oldTrack without renegotiating
-// (the codec must match). A nil newTrack stops sending. Errors:
+// (the codec must match). A nil newTrack pauses sending; oldTrack still
+// names the sender, so ReplaceTrack(oldTrack, t) resumes it. Errors:
 // ERR_TRACK_NOT_ADDED, ERR_UNSUPPORTED_REPLACETRACK (Pion refused it).
 func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
 	return p.call(func() error {
@@ -117,7 +119,17 @@ func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
 		if !ok || s.removed {
 			return newError(ErrCodeTrackNotAdded, "cannot replace track %q that was never added", oldTrack.ID())
 		}
-		if err := s.sender.ReplaceTrack(newTrack); err != nil {
+		replacement := newTrack
+		if replacement == nil {
+			// Pion v3 dereferences a sender's nil track in its next
+			// negotiation; a silent track with the same identity pauses
+			// the media and keeps the sender described.
+			var err error
+			if replacement, err = silentTrack(s.sender, oldTrack); err != nil {
+				return wrapError(ErrCodeUnsupportedReplaceTrack, err)
+			}
+		}
+		if err := s.sender.ReplaceTrack(replacement); err != nil {
 			return wrapError(ErrCodeUnsupportedReplaceTrack, err)
 		}
 		if newTrack != nil {
@@ -126,6 +138,16 @@ func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
 		}
 		return nil
 	})
+}
+
+// silentTrack returns a track that never sends, with t's ID and stream ID
+// and the sender's negotiated codec.
+func silentTrack(sender *webrtc.RTPSender, t webrtc.TrackLocal) (webrtc.TrackLocal, error) {
+	codecs := sender.GetParameters().Codecs
+	if len(codecs) == 0 {
+		return nil, errors.New("sender has no negotiated codec")
+	}
+	return webrtc.NewTrackLocalStaticRTP(codecs[0].RTPCodecCapability, t.ID(), t.StreamID())
 }
 
 // AddStream adds every track of a stream (tracks sharing a stream ID), in
@@ -215,9 +237,6 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	p.emit(event{kind: evTrack, track: t, receiver: r})
 	id := t.StreamID()
 	m := &p.st.media
-	if m.announced[id] {
-		return
-	}
 	s := m.remoteStreams[id]
 	if s == nil {
 		s = &Stream{ID: id}
@@ -228,7 +247,9 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	if rd := p.pc.RemoteDescription(); rd != nil {
 		want = max(1, countStreamTracks(rd.SDP, id))
 	}
-	if len(s.Tracks) >= want {
+	// Announce the stream once its described tracks are all here, and
+	// again whenever a later negotiation adds a track to it.
+	if m.announced[id] || len(s.Tracks) >= want {
 		m.announced[id] = true
 		out := &Stream{ID: id, Tracks: append([]*webrtc.TrackRemote(nil), s.Tracks...)}
 		p.emit(event{kind: evStream, stream: out})
@@ -255,8 +276,10 @@ func (p *Peer) OnTrack(f func(*webrtc.TrackRemote, *webrtc.RTPReceiver)) {
 	p.setHandler(evTrack, func(h *handlers) { h.track = f })
 }
 
-// OnStream sets the handler called once per remote stream, when all its
-// tracks have arrived (simple-peer's 'stream').
+// OnStream sets the handler called for each remote stream once all the
+// tracks the remote described for it have arrived (simple-peer's 'stream'),
+// and again, with the longer track list, each time a later negotiation adds
+// a track to that stream (in simple-peer the MediaStream grows instead).
 func (p *Peer) OnStream(f func(*Stream)) {
 	p.setHandler(evStream, func(h *handlers) { h.stream = f })
 }

@@ -87,7 +87,11 @@ func (p *Peer) handleSignal(s Signal, t SignalType) error {
 // setRemote applies a remote description, then the candidates that came
 // before it. A rejection destroys the peer, as in simple-peer.
 func (p *Peer) setRemote(typ webrtc.SDPType, sdp string) error {
-	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: sdp})
+	applied := sdp
+	if typ == webrtc.SDPTypeAnswer {
+		applied = guardDataOnlyAnswer(sdp)
+	}
+	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: applied})
 	if err != nil {
 		e := wrapError(ErrCodeSetRemoteDescription, err)
 		p.destroyNow(e)
@@ -307,6 +311,26 @@ func (p *Peer) syncSignalingState() {
 		}
 	}
 	p.emit(event{kind: evSignalingState, signaling: cur})
+}
+
+// guardDataOnlyAnswer works around Pion v3 (fixed in v4, pion/webrtc#3066):
+// when the current remote description has a single media section, Pion
+// gives any RTP stream it does not know yet to that section, even when it
+// is the data channel's m=application. After a renegotiation that adds
+// media, the remote starts sending as soon as it has answered, so its first
+// packets reach us before its answer: Pion then made a bogus video track of
+// them and the real track never fired. With an a=rid line in the section
+// Pion leaves such streams to its MID-based routing, which finds the right
+// transceiver. Only the description given to Pion is changed; a data
+// section ignores rid.
+func guardDataOnlyAnswer(sdp string) string {
+	if strings.Count(sdp, "\nm=") != 1 || !strings.Contains(sdp, "\nm=application ") {
+		return sdp
+	}
+	if strings.HasSuffix(sdp, "\n") {
+		return sdp + "a=rid:simplepeer-data recv\r\n"
+	}
+	return sdp + "\r\na=rid:simplepeer-data recv\r\n"
 }
 
 // filterTrickle removes a=ice-options:trickle (simple-peer #354).

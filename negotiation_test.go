@@ -158,10 +158,14 @@ func (w *negWatch) waitFor(t testing.TB, what string, cond func(negCounts) bool)
 
 // waitNegotiated waits until each peer has had at least n1 and n2
 // negotiated events.
+// waitNegotiated waits for n1 and n2 negotiated events and for the
+// signalingStateChange(stable) that follows each of them (simple-peer emits
+// negotiated first, then the state change).
 func (w *negWatch) waitNegotiated(t testing.TB, n1, n2 int) negCounts {
 	t.Helper()
-	return w.waitFor(t, fmt.Sprintf("negotiated events %d and %d", n1, n2), func(c negCounts) bool {
-		return c.negotiated[0] >= n1 && c.negotiated[1] >= n2
+	return w.waitFor(t, fmt.Sprintf("negotiated events %d and %d, then stable", n1, n2), func(c negCounts) bool {
+		return c.negotiated[0] >= n1 && c.negotiated[1] >= n2 &&
+			c.state[0] == webrtc.SignalingStateStable && c.state[1] == webrtc.SignalingStateStable
 	})
 }
 

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"sync"
+	"time"
+
+	"github.com/gosimplepeer/simplepeer"
+	"github.com/pion/ice/v2"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
+	"golang.org/x/net/websocket"
+)
+
+// The stream IDs of the Go peer's two tracks. The page shows the "clip"
+// stream in its first <video> and the "echo" stream in its second.
+const (
+	clipStreamID = "clip"
+	echoStreamID = "echo"
+)
+
+const (
+	// keyframeInterval is how often the Go peer asks the page's camera for
+	// a keyframe while echoing it (see requestKeyframes).
+	keyframeInterval = 3 * time.Second
+	// maxSignalSize bounds one WebSocket message from the page. An SDP is
+	// a few kilobytes.
+	maxSignalSize = 1 << 20
+	// writeTimeout bounds sending one signal to the page.
+	writeTimeout = 10 * time.Second
+)
+
+// A session is one page: its WebSocket and its Go peer.
+//
+// The Go peer is the initiator. That puts the complicated half of
+// simple-peer's protocol (making offers, batching and queueing
+// renegotiations) in the library, and leaves the page a plain answerer
+// that never has to deal with glare, which Pion v3 cannot roll back
+// anyway. It also lets the first offer carry the clip's track
+// (Options.Tracks). The page sends its camera the way a simple-peer
+// non-initiator does: it adds the track and signals {"type":"renegotiate"},
+// and the Go peer makes a new offer.
+type session struct {
+	ws   *websocket.Conn
+	peer *simplepeer.Peer
+	log  *log.Logger
+
+	ctx    context.Context // done when the session ends
+	cancel context.CancelFunc
+	closed chan struct{} // closed by the peer's close event
+
+	echoing bool // touched only by the peer's event goroutine
+
+	// wg counts the session's goroutines: the clip player, the WebSocket
+	// closer, and, once the camera arrives, its forwarder and keyframe
+	// requester. run waits for them all.
+	wg sync.WaitGroup
+}
+
+// newSession creates the page's Go peer, which starts negotiating at once:
+// its offer goes out over ws. It ends when parent is done, when the page
+// closes the WebSocket, or when the peer closes.
+func newSession(parent context.Context, ws *websocket.Conn, c *clip, logger *log.Logger) (*session, error) {
+	video, err := newSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "clip-video", clipStreamID)
+	if err != nil {
+		return nil, err
+	}
+	peer, err := simplepeer.New(&simplepeer.Options{
+		Initiator:     true,
+		Config:        &webrtc.Configuration{}, // no ICE servers: works offline
+		SettingEngine: settingEngine(),
+		Tracks:        []webrtc.TrackLocal{video}, // in the first offer
+	})
+	if err != nil {
+		return nil, err
+	}
+	ws.MaxPayloadBytes = maxSignalSize
+	ctx, cancel := context.WithCancel(parent)
+	s := &session{ws: ws, peer: peer, log: logger, ctx: ctx, cancel: cancel, closed: make(chan struct{})}
+
+	// Handlers run one at a time on the peer's event goroutine.
+	peer.OnSignal(s.sendSignal)
+	peer.OnConnect(func() {
+		s.log.Printf("connected")
+		s.chat("hello from Go peer " + peer.ID() + ": type a message, I'll answer")
+	})
+	peer.OnData(func(b []byte) {
+		s.log.Printf("chat: %q", b)
+		s.chat("go peer got: " + string(b))
+	})
+	peer.OnTrack(s.onTrack)
+	peer.OnError(func(err error) { s.log.Printf("peer error: %v", err) })
+	peer.OnClose(func() {
+		s.log.Printf("peer closed")
+		close(s.closed)
+		s.cancel()
+	})
+
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		// Unblocks the signal reader in run when the session ends for
+		// another reason than the page leaving.
+		<-ctx.Done()
+		_ = ws.Close()
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := c.play(ctx, video); err != nil {
+			s.log.Printf("clip: %v", err)
+		}
+	}()
+	return s, nil
+}
+
+// settingEngine is the library's tuned defaults plus loopback candidates,
+// so that a page on this machine connects even with no network at all, and
+// with mDNS off: the library ignores .local candidates (as simple-peer
+// does), so resolving them would only send multicast queries.
+func settingEngine() *webrtc.SettingEngine {
+	se := simplepeer.DefaultSettingEngine()
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return se
+}
+
+// run passes the page's signals to the peer until the WebSocket closes (the
+// page left) or the session ends, then closes the peer and waits for every
+// goroutine of the session.
+func (s *session) run() {
+	s.log.Printf("opened from %s: Go peer %s (initiator)", s.ws.Request().RemoteAddr, s.peer.ID())
+	s.readSignals()
+	s.cancel()
+	_ = s.peer.Close()
+	<-s.closed // no handler runs after close: none can add to wg
+	s.wg.Wait()
+	s.log.Printf("closed")
+}
+
+func (s *session) readSignals() {
+	for {
+		var msg string
+		if err := websocket.Message.Receive(s.ws, &msg); err != nil {
+			if errors.Is(err, io.EOF) {
+				s.log.Printf("page left")
+			}
+			return
+		}
+		sig, err := simplepeer.ParseSignal([]byte(msg))
+		if err != nil {
+			s.log.Printf("ignoring signal: %v", err)
+			continue
+		}
+		if err := s.peer.Signal(sig); err != nil {
+			s.log.Printf("signal %s: %v", sig.Type, err)
+			if s.peer.Destroyed() {
+				return
+			}
+		}
+	}
+}
+
+// sendSignal carries one of the peer's signals to the page as a JSON text
+// frame, in simple-peer's format.
+func (s *session) sendSignal(sig simplepeer.Signal) {
+	b, err := json.Marshal(sig)
+	if err != nil {
+		s.log.Printf("signal: %v", err)
+		return
+	}
+	_ = s.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := websocket.Message.Send(s.ws, string(b)); err != nil {
+		// The page is gone: the reader in run sees it too and ends the
+		// session.
+		s.log.Printf("send signal: %v", err)
+	}
+}
+
+// chat sends a text message to the page over the data channel.
+func (s *session) chat(text string) {
+	if err := s.peer.SendString(text); err != nil && !closing(err) {
+		s.log.Printf("chat: %v", err)
+	}
+}
+
+// closing reports whether err only says that the peer is closing, which is
+// no news while a session ends.
+func closing(err error) bool {
+	return simplepeer.Code(err) == simplepeer.ErrCodeDestroyed
+}
+
+// onTrack echoes the page's camera: it adds a second local track with the
+// camera's codec, which makes the Go peer renegotiate, and forwards every
+// RTP packet of the camera to it. Other tracks are left alone.
+func (s *session) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	codec := remote.Codec()
+	if remote.Kind() != webrtc.RTPCodecTypeVideo || s.echoing {
+		s.log.Printf("%s track (%s) from the page: not echoed", remote.Kind(), codec.MimeType)
+		return
+	}
+	echo, err := newRTPTrack(codec.RTPCodecCapability, "echo-video", echoStreamID)
+	if err != nil {
+		s.log.Printf("echo: %v", err)
+		return
+	}
+	if err := s.peer.AddTrack(echo); err != nil {
+		if !closing(err) {
+			s.log.Printf("echo: %v", err)
+		}
+		return
+	}
+	s.echoing = true
+	s.log.Printf("camera arrived (%s), echoing it back", codec.MimeType)
+	s.wg.Add(2)
+	go s.forward(remote, echo)
+	go s.requestKeyframes(remote.SSRC(), echo)
+}
+
+// forward copies the camera's RTP packets to the echo track until the peer
+// closes. TrackLocalStaticRTP rewrites each packet's SSRC and payload type
+// for the page's side; until the echo is bound, packets are dropped.
+func (s *session) forward(remote *webrtc.TrackRemote, echo *rtpTrack) {
+	defer s.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return // the peer closed
+		}
+		if _, err := echo.Write(buf[:n]); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			s.log.Printf("echo: %v", err)
+		}
+	}
+}
+
+// requestKeyframes asks the page's camera for a keyframe (an RTCP Picture
+// Loss Indication) as soon as the echo is bound, since its first keyframe
+// went by before that, and again every keyframeInterval, so that the echo
+// recovers from a lost packet. The page's own requests for the echo cannot
+// be forwarded: they arrive at the echo's sender, whose RTCP the library
+// reads and drops.
+func (s *session) requestKeyframes(ssrc webrtc.SSRC, echo *rtpTrack) {
+	defer s.wg.Done()
+	select {
+	case <-echo.bound:
+	case <-s.ctx.Done():
+		return
+	}
+	tick := time.NewTicker(keyframeInterval)
+	defer tick.Stop()
+	pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}
+	for {
+		if err := s.peer.PeerConnection().WriteRTCP(pli); err != nil {
+			return // the peer closed
+		}
+		select {
+		case <-tick.C:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}

@@ -3,29 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gosimplepeer/simplepeer/internal/leakcheck"
 	"time"
 )
 
 // TestMain fails when a goroutine started by the tests outlives them: run
 // promises to leave none behind.
-func TestMain(m *testing.M) {
-	before := goroutineIDs()
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(before); leaked != "" {
-			fmt.Fprintf(os.Stderr, "FAIL: goroutines left after the tests:\n\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // TestRecordingMatchesSource streams both fixtures without pacing and
 // checks that the recordings hold every frame, byte for byte.
@@ -146,64 +136,4 @@ func reportString(r report) string {
 	var b strings.Builder
 	printReport(&b, r)
 	return b.String()
-}
-
-// goroutineIDs returns the "goroutine N" headers of the running goroutines.
-func goroutineIDs() map[string]bool {
-	ids := map[string]bool{}
-	for _, g := range goroutineStacks() {
-		ids[goroutineHeader(g)] = true
-	}
-	return ids
-}
-
-// leakedGoroutines polls, for up to 5 s, for goroutines that were not
-// running before, other than the runtime's and testing's, and returns their
-// stacks ("" when none). Pion ends a few goroutines a moment after Close
-// returns, and there is no event to wait on for that: hence the polling.
-func leakedGoroutines(before map[string]bool) string {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var leaked []string
-		for _, g := range goroutineStacks() {
-			if !before[goroutineHeader(g)] && !isSystem(g) {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return strings.Join(leaked, "\n\n")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func goroutineStacks() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Split(strings.TrimSpace(string(buf[:n])), "\n\n")
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-func goroutineHeader(stack string) string {
-	h, _, _ := strings.Cut(stack, "[")
-	return strings.TrimSpace(h)
-}
-
-// isSystem reports whether every function in the stack belongs to the
-// runtime or the testing package (GC workers, the test runner).
-func isSystem(stack string) bool {
-	for _, l := range strings.Split(stack, "\n")[1:] {
-		if strings.HasPrefix(l, "\t") {
-			continue // file:line
-		}
-		fn := strings.TrimPrefix(l, "created by ")
-		if !strings.HasPrefix(fn, "runtime.") && !strings.HasPrefix(fn, "runtime/") && !strings.HasPrefix(fn, "testing.") {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/webrtc/v3"
@@ -390,7 +391,22 @@ func TestSignalCandidatesBeforeDescription(t *testing.T) {
 			}
 			relay(p1, p2, tc.holdOffer, tc.dropFrom1)
 			relay(p2, p1, tc.holdAnswer, tc.dropFrom2)
-			connected(t, p1, p2)
+			conn := make(chan struct{}, 2)
+			p1.OnConnect(func() { conn <- struct{}{} })
+			p2.OnConnect(func() { conn <- struct{}{} })
+			for range 2 {
+				select {
+				case <-conn:
+				case <-time.After(testTimeout):
+					for i, p := range []*simplepeer.Peer{p1, p2} {
+						pc := p.PeerConnection()
+						t.Logf("peer %d: ICE %s, gathering %s, signaling %s, connection %s, channel %q, remote description set %v",
+							i+1, pc.ICEConnectionState(), pc.ICEGatheringState(), pc.SignalingState(),
+							pc.ConnectionState(), p.ChannelName(), pc.RemoteDescription() != nil)
+					}
+					t.Fatal("timed out waiting for connect")
+				}
+			}
 			exchangeMessages(t, p1, p2)
 		})
 	}

@@ -160,7 +160,7 @@ func (p *Peer) Read(b []byte) (int, error) {
 
 // Write sends b as binary messages of at most 16 KiB. Before connect it
 // buffers up to 64 KiB and then blocks until connect; after connect it
-// blocks while more than 1 MiB is unacknowledged. It returns net.ErrClosed
+// blocks while more than 64 KiB is unacknowledged. It returns net.ErrClosed
 // (with code ERR_DESTROYED) after destroy, and os.ErrDeadlineExceeded when
 // the write deadline passes, with n bytes written.
 func (p *Peer) Write(b []byte) (n int, err error) {

@@ -259,9 +259,11 @@ func errDestroyed() error {
 
 // Destroy tears the connection down and emits error (when err is non-nil)
 // and then close, once. Destroy(nil) is Close: data already written is
-// flushed first. A non-nil err aborts at once. Safe to call repeatedly and
-// from any goroutine, including event handlers; it returns when the
-// connection is closed (the close event follows on the event goroutine).
+// flushed first. With a non-nil err, writes stop at once and the teardown
+// waits at most 1 s for the remote to acknowledge what was already sent,
+// so that it learns of the close. Safe to call repeatedly and from any
+// goroutine, including event handlers; it returns when the connection is
+// closed (the close event follows on the event goroutine).
 func (p *Peer) Destroy(err error) {
 	if err == nil {
 		_ = p.Close()

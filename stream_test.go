@@ -237,8 +237,10 @@ func TestCloseFlushes(t *testing.T) {
 			w, r := pickPeers(p1, p2, initiatorWrites)
 			msg := randomBytes(t, 1<<20)
 			done := readAllAsync(r)
+			// Bounded: a stalled transport fails the test instead of hanging it.
+			_ = w.SetWriteDeadline(time.Now().Add(testTimeout))
 			if n, err := w.Write(msg); n != len(msg) || err != nil {
-				t.Fatalf("Write: %d, %v", n, err)
+				t.Fatalf("Write: %d, %v (buffered %d)", n, err, w.BufferedAmount())
 			}
 			if err := w.Close(); err != nil {
 				t.Fatalf("Close: %v", err)

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -406,28 +405,11 @@ func startDevToolsChromium(t *testing.T) *devtoolsBrowser {
 		"--window-size=960,720",
 		"about:blank",
 	)
-	cmd := exec.Command(chromiumPath, args...)
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second // helpers holding the output pipe
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		// Chromium and its helpers share the process group we gave it.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-waited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-waited
-		}
+	t.Cleanup(func() { // runs after Chromium is stopped
 		_ = logf.Close()
 		_ = os.RemoveAll(profile)
 	})
+	runChromium(t, args, out)
 
 	m, ok := out.waitFor(regexp.MustCompile(`DevTools listening on (ws://\S+)`), exampleStartTimeout)
 	if !ok {

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -123,25 +124,8 @@ func startChromium(t *testing.T) *jsHost {
 		t.Fatal(err)
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	cmd := exec.Command(chromiumPath, append(chromiumFlags(profile), url)...)
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
+	// Registered first, so it runs after Chromium is stopped.
 	t.Cleanup(func() {
-		// Chromium and its helpers share the process group we gave it.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-waited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-waited
-		}
 		_ = srv.Close()
 		<-srvDone
 		if c := conn.Load(); c != nil {
@@ -157,15 +141,52 @@ func startChromium(t *testing.T) *jsHost {
 		_ = logf.Close()
 		_ = os.RemoveAll(profile)
 	})
+	chromium := runChromium(t, append(chromiumFlags(profile), url), logf)
 
 	select {
 	case ev := <-h.ready:
 		t.Logf("chromium page ready: %s", ev.Versions)
-	case err := <-waited:
-		waited <- err
-		t.Fatalf("chromium exited before the page was ready: %v (see %s)", err, filepath.Join(outDir, "chromium.log"))
+	case <-chromium.exited:
+		t.Fatalf("chromium exited before the page was ready: %v (see %s)", chromium.err, filepath.Join(outDir, "chromium.log"))
 	case <-time.After(30 * time.Second):
 		t.Fatalf("chromium page not ready within 30 s (see %s)", filepath.Join(outDir, "chromium.log"))
 	}
 	return h
+}
+
+// chromiumProcess is a running Chromium: exited is closed when it ends,
+// and err is then its exit status.
+type chromiumProcess struct {
+	exited chan struct{}
+	err    error
+}
+
+// runChromium starts Chromium with args, its output to out, in a process
+// group of its own, and stops the whole group (Chromium and its helpers)
+// when the test ends. Cleanups registered before the call run after that.
+func runChromium(t *testing.T, args []string, out io.Writer) *chromiumProcess {
+	t.Helper()
+	cmd := exec.Command(chromiumPath, args...)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second // helpers holding the output pipe
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	p := &chromiumProcess{exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-p.exited
+		}
+	})
+	return p
 }

@@ -836,6 +836,45 @@ func TestEventHeldUntilHandlerSet(t *testing.T) {
 		exchangeMessages(t, p1, p2)
 	})
 
+	t.Run("held event before a newer one of its kind", func(t *testing.T) {
+		// p1's have-local-offer state change is held (no handler). While
+		// p1's dispatcher is busy in its offer handler, the answer makes
+		// p1 queue the stable state change, and then the handler is set:
+		// the newer event, queued before the handler was set, must not
+		// overtake the held one.
+		p1 := newPeer(t, testOptions(true))
+		p2 := newPeer(t, testOptions(false))
+		answered, release := make(chan struct{}), make(chan struct{})
+		var offerOnce, answerOnce sync.Once
+		p1.OnSignal(func(s simplepeer.Signal) {
+			forward(t, p2, s)
+			if s.Type == simplepeer.SignalOffer {
+				offerOnce.Do(func() {
+					select { // bounded, so a broken test cannot hang
+					case <-release:
+					case <-time.After(testTimeout):
+					}
+				})
+			}
+		})
+		p2.OnSignal(func(s simplepeer.Signal) {
+			forward(t, p1, s) // returns once p1 has applied it
+			if s.Type == simplepeer.SignalAnswer {
+				answerOnce.Do(func() { close(answered) })
+			}
+		})
+		recv(t, answered, "answer applied")
+		states := make(chan webrtc.SignalingState, 4)
+		p1.OnSignalingStateChange(func(s webrtc.SignalingState) { states <- s })
+		close(release)
+		for _, want := range []webrtc.SignalingState{webrtc.SignalingStateHaveLocalOffer, webrtc.SignalingStateStable} {
+			if got := recv(t, states, "signaling state"); got != want {
+				t.Fatalf("signaling state %s, want %s", got, want)
+			}
+		}
+		connected(t, p1, p2)
+	})
+
 	t.Run("connect", func(t *testing.T) {
 		p1, p2 := newPeerPair(t, nil, nil)
 		// p1's connect is not handled; its data comes after its connect,

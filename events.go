@@ -167,6 +167,18 @@ func (p *Peer) deliver(ev event) {
 		e.mu.Unlock()
 		return
 	}
+	if held := e.held[ev.kind]; len(held) > 0 {
+		// The handler was set after these were held and before its flush
+		// request came up in the queue: they are older than ev, so they go
+		// first.
+		e.held[ev.kind] = nil
+		e.mu.Unlock()
+		for _, h := range held {
+			p.deliver(h)
+		}
+		p.deliver(ev)
+		return
+	}
 	if ev.kind == evClose {
 		e.closed = true
 		e.held = [numEventKinds][]event{}

@@ -27,10 +27,15 @@ func loopbackSettings() *webrtc.SettingEngine {
 
 // testOptions returns options for a loopback-only peer with no ICE servers.
 func testOptions(initiator bool) *simplepeer.Options {
+	se := loopbackSettings()
+	name := map[bool]string{true: "init", false: "resp"}[initiator]
+	if lf := testLog.factory(name); lf != nil {
+		se.LoggerFactory = lf
+	}
 	return &simplepeer.Options{
 		Initiator:     initiator,
 		Config:        &webrtc.Configuration{},
-		SettingEngine: loopbackSettings(),
+		SettingEngine: se,
 	}
 }
 
@@ -41,7 +46,10 @@ func newPeer(t testing.TB, o *simplepeer.Options) *simplepeer.Peer {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { _ = p.Close() })
+	t.Cleanup(func() {
+		testLog.dumpOnFailure(t)
+		_ = p.Close()
+	})
 	return p
 }
 

@@ -262,6 +262,7 @@ func (p *Peer) onICECandidate(c *webrtc.ICECandidate) {
 	if p.opts.trickle {
 		init := c.ToJSON()
 		p.emit(event{kind: evSignal, signal: Signal{Type: SignalCandidate, Candidate: &init}})
+		p.log.Debugf("%s signal candidate %s", p.id, init.Candidate)
 	}
 	if p.st.iceTimer == nil && !p.st.iceComplete {
 		p.st.iceTimer = time.AfterFunc(p.opts.ICECompleteTimeout, func() {

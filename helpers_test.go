@@ -29,13 +29,15 @@ func loopbackSettings() *webrtc.SettingEngine {
 func testOptions(initiator bool) *simplepeer.Options {
 	se := loopbackSettings()
 	name := map[bool]string{true: "init", false: "resp"}[initiator]
-	if lf := testLog.factory(name); lf != nil {
+	lf := testLog.factory(name)
+	if lf != nil {
 		se.LoggerFactory = lf
 	}
 	return &simplepeer.Options{
 		Initiator:     initiator,
 		Config:        &webrtc.Configuration{},
 		SettingEngine: se,
+		LoggerFactory: lf,
 	}
 }
 

@@ -71,6 +71,7 @@ func (p *Peer) setupData(dc *webrtc.DataChannel) {
 	})
 	dc.OnOpen(func() {
 		// Detach must happen inside OnOpen; the rest belongs to the actor.
+		p.log.Debugf("%s channel %q open", p.id, dc.Label())
 		rwc, err := dc.Detach()
 		p.post(func() { p.onChannelOpen(rwc, err) })
 	})

@@ -192,13 +192,17 @@ func (p *Peer) watchPeerConnection() {
 	// stops accepting channels once one fails to open).
 	// When the channel is open, its reader sees the end itself, after it has
 	// drained every message the remote sent: closing here would drop them.
+	// That holds too when Pion has opened the channel but our open handler
+	// has not run yet: it is on its way (Pion calls it once the channel is
+	// open), and its reader will drain what arrived before the end.
 	pc.SCTP().OnClose(func(err error) {
 		p.post(func() {
 			p.mu.Lock()
-			reading := p.rwc != nil
+			reading, dc := p.rwc != nil, p.dc
 			p.mu.Unlock()
 			p.log.Debugf("%s SCTP association closed: %v", p.id, err)
-			if !reading {
+			opening := dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen
+			if !reading && !opening {
 				p.destroyNow(nil)
 			}
 		})

@@ -9,10 +9,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosimplepeer/simplepeer"
+	"github.com/pion/logging"
 )
 
 // readAllAsync reads p to the end in a goroutine and delivers the result.
@@ -104,6 +107,53 @@ func TestStreamSendBeforeConnect(t *testing.T) {
 			// The writer got no data and is finished.
 			if n, err := w.Read(make([]byte, 8)); n != 0 || !errors.Is(err, net.ErrClosed) {
 				t.Errorf("writer Read after Close: %d, %v; want 0, net.ErrClosed", n, err)
+			}
+		})
+	}
+}
+
+// TestStreamRemoteGoneBeforeOpenHandled checks that data the remote wrote
+// before closing is read even when the association ends before the reader's
+// channel-open handler has run (the handler is held at its log line until
+// the peer has seen the association close).
+func TestStreamRemoteGoneBeforeOpenHandled(t *testing.T) {
+	for _, initiatorWrites := range []bool{true, false} {
+		name := map[bool]string{true: "initiator writes", false: "non-initiator writes"}[initiatorWrites]
+		t.Run(name, func(t *testing.T) {
+			gone := make(chan struct{})
+			var goneOnce sync.Once
+			or := testOptions(!initiatorWrites)
+			or.LoggerFactory = stallingLogger{
+				LeveledLogger: logging.NewDefaultLeveledLoggerForScope("test", logging.LogLevelDisabled, io.Discard),
+				stall: func(format string) {
+					switch {
+					case strings.Contains(format, "SCTP association closed"):
+						goneOnce.Do(func() { close(gone) })
+					case strings.Contains(format, "channel %q open"):
+						select {
+						case <-gone:
+						case <-time.After(testTimeout): // bounded: never hang
+						}
+					}
+				},
+			}
+			ow := testOptions(initiatorWrites)
+			var w, r *simplepeer.Peer
+			if initiatorWrites {
+				w, r = newPeerPair(t, ow, or)
+			} else {
+				r, w = newPeerPair(t, or, ow)
+			}
+			done := readAllAsync(r)
+			if n, err := w.Write([]byte("abc")); n != 3 || err != nil {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			res := recv(t, done, "reader EOF")
+			if res.err != nil || string(res.data) != "abc" {
+				t.Fatalf("reader: %q, %v; want \"abc\", io.EOF", res.data, res.err)
 			}
 		})
 	}

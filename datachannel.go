@@ -62,18 +62,31 @@ func (p *Peer) setupData(dc *webrtc.DataChannel) {
 	p.channelName = dc.Label()
 	p.mu.Unlock()
 
+	if p.initiator || isNegotiated(p.opts.channel) {
+		p.watchBuffered(dc) // a channel of ours: Pion opens it much later
+	}
+	dc.OnOpen(func() {
+		// Detach must happen inside OnOpen; the rest belongs to the actor.
+		p.log.Debugf("%s channel %q open", p.id, dc.Label())
+		rwc, err := dc.Detach()
+		p.post(func() { p.onChannelOpen(rwc, err) })
+	})
+}
+
+// watchBuffered has Pion wake Write (through p.low) when the channel's
+// unacknowledged amount falls to lowWater. Pion copies these settings to
+// the channel it opens, and a setting made while it is opening the channel
+// can be overwritten by that copy, leaving Write waiting for a wake that
+// never comes. So it runs before Pion opens the channel: in New for ours,
+// and inside Pion's OnDataChannel callback (which Pion waits for) for the
+// remote's, not later on the actor.
+func (p *Peer) watchBuffered(dc *webrtc.DataChannel) {
 	dc.SetBufferedAmountLowThreshold(lowWater)
 	dc.OnBufferedAmountLow(func() {
 		select {
 		case p.low <- struct{}{}:
 		default:
 		}
-	})
-	dc.OnOpen(func() {
-		// Detach must happen inside OnOpen; the rest belongs to the actor.
-		p.log.Debugf("%s channel %q open", p.id, dc.Label())
-		rwc, err := dc.Detach()
-		p.post(func() { p.onChannelOpen(rwc, err) })
 	})
 }
 

@@ -208,7 +208,10 @@ func (p *Peer) watchPeerConnection() {
 		})
 	})
 	if !p.initiator && !isNegotiated(p.opts.channel) {
-		pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.post(func() { p.setupData(dc) }) })
+		pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+			p.watchBuffered(dc) // before Pion opens it: see watchBuffered
+			p.post(func() { p.setupData(dc) })
+		})
 	}
 }
 

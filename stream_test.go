@@ -16,6 +16,7 @@ import (
 
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/logging"
+	"github.com/pion/webrtc/v3"
 )
 
 // readAllAsync reads p to the end in a goroutine and delivers the result.
@@ -372,4 +373,35 @@ func TestDataGoesToOnDataOrRead(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages via Read, %d via OnData", len(viaRead)+1, len(viaHandler)+1)
+}
+
+// TestRemoteChannelWatchedBeforeOpen checks that the non-initiator's
+// bufferedAmountLow threshold (32 KiB, which wakes a Write waiting for the
+// window) is in place when Pion opens the remote's channel. Pion copies the
+// threshold and handler it holds to the channel as it opens it; one set
+// while it is opening could be overwritten by that copy, leaving a Write
+// beyond the 64 KiB window blocked forever.
+func TestRemoteChannelWatchedBeforeOpen(t *testing.T) {
+	p1, p2 := newPeerPair(t, nil, nil)
+	threshold := make(chan uint64, 1)
+	p2.PeerConnection().SCTP().OnDataChannelOpened(func(dc *webrtc.DataChannel) {
+		threshold <- dc.BufferedAmountLowThreshold()
+	})
+	connected(t, p1, p2)
+	if got := recv(t, threshold, "channel opened"); got != 32<<10 {
+		t.Fatalf("threshold when Pion opened the channel: %d, want %d", got, 32<<10)
+	}
+	// And a write well beyond the window completes.
+	done := readAllAsync(p1)
+	msg := randomBytes(t, 256<<10)
+	_ = p2.SetWriteDeadline(time.Now().Add(testTimeout))
+	if n, err := p2.Write(msg); n != len(msg) || err != nil {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	if err := p2.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if res := recv(t, done, "reader EOF"); res.err != nil || !bytes.Equal(res.data, msg) {
+		t.Fatalf("reader: %d bytes, err %v", len(res.data), res.err)
+	}
 }

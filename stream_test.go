@@ -42,6 +42,26 @@ func pickPeers(p1, p2 *simplepeer.Peer, initiatorWrites bool) (w, r *simplepeer.
 	return p2, p1
 }
 
+// writeAndClose writes msg from w and closes w, and checks that r reads
+// exactly msg and then io.EOF. The Write is bounded by a deadline, so a
+// stalled transport fails the test instead of hanging it.
+func writeAndClose(t *testing.T, w, r *simplepeer.Peer, msg []byte) {
+	t.Helper()
+	done := readAllAsync(r)
+	_ = w.SetWriteDeadline(time.Now().Add(testTimeout))
+	if n, err := w.Write(msg); n != len(msg) || err != nil {
+		t.Fatalf("Write: %d of %d, %v (buffered %d)", n, len(msg), err, w.BufferedAmount())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	res := recv(t, done, "reader EOF")
+	if res.err != nil || !bytes.Equal(res.data, msg) {
+		t.Fatalf("reader: %d of %d bytes, intact %v, err %v; want all of them, then io.EOF",
+			len(res.data), len(msg), bytes.Equal(res.data, msg), res.err)
+	}
+}
+
 // TestStreamSendBeforeConnect ports 'duplex stream: send data before
 // "connect" event': data written before connect (beyond the 64 KiB
 // pre-connect buffer, the write blocks until connect) is delivered after
@@ -145,17 +165,7 @@ func TestStreamRemoteGoneBeforeOpenHandled(t *testing.T) {
 			} else {
 				r, w = newPeerPair(t, or, ow)
 			}
-			done := readAllAsync(r)
-			if n, err := w.Write([]byte("abc")); n != 3 || err != nil {
-				t.Fatalf("Write: %d, %v", n, err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			res := recv(t, done, "reader EOF")
-			if res.err != nil || string(res.data) != "abc" {
-				t.Fatalf("reader: %q, %v; want \"abc\", io.EOF", res.data, res.err)
-			}
+			writeAndClose(t, w, r, []byte("abc"))
 		})
 	}
 }
@@ -169,17 +179,7 @@ func TestStreamOneWay(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p1, p2 := connectedPair(t)
 			w, r := pickPeers(p1, p2, initiatorWrites)
-			done := readAllAsync(r)
-			if n, err := w.Write([]byte("abc")); n != 3 || err != nil {
-				t.Fatalf("Write: %d, %v", n, err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			res := recv(t, done, "reader EOF")
-			if res.err != nil || string(res.data) != "abc" {
-				t.Fatalf("reader: %q, %v; want \"abc\", io.EOF", res.data, res.err)
-			}
+			writeAndClose(t, w, r, []byte("abc"))
 			if n, err := r.Read(make([]byte, 8)); n != 0 || err != io.EOF {
 				t.Errorf("Read after EOF: %d, %v; want 0, io.EOF", n, err)
 			}
@@ -286,20 +286,7 @@ func TestCloseFlushes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p1, p2 := connectedPair(t)
 			w, r := pickPeers(p1, p2, initiatorWrites)
-			msg := randomBytes(t, 1<<20)
-			done := readAllAsync(r)
-			// Bounded: a stalled transport fails the test instead of hanging it.
-			_ = w.SetWriteDeadline(time.Now().Add(testTimeout))
-			if n, err := w.Write(msg); n != len(msg) || err != nil {
-				t.Fatalf("Write: %d, %v (buffered %d)", n, err, w.BufferedAmount())
-			}
-			if err := w.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			res := recv(t, done, "reader EOF")
-			if res.err != nil || !bytes.Equal(res.data, msg) {
-				t.Fatalf("reader: %d of %d bytes, intact %v, err %v", len(res.data), len(msg), bytes.Equal(res.data, msg), res.err)
-			}
+			writeAndClose(t, w, r, randomBytes(t, 1<<20))
 		})
 	}
 }
@@ -392,16 +379,5 @@ func TestRemoteChannelWatchedBeforeOpen(t *testing.T) {
 		t.Fatalf("threshold when Pion opened the channel: %d, want %d", got, 32<<10)
 	}
 	// And a write well beyond the window completes.
-	done := readAllAsync(p1)
-	msg := randomBytes(t, 256<<10)
-	_ = p2.SetWriteDeadline(time.Now().Add(testTimeout))
-	if n, err := p2.Write(msg); n != len(msg) || err != nil {
-		t.Fatalf("Write: %d, %v", n, err)
-	}
-	if err := p2.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if res := recv(t, done, "reader EOF"); res.err != nil || !bytes.Equal(res.data, msg) {
-		t.Fatalf("reader: %d bytes, err %v", len(res.data), res.err)
-	}
+	writeAndClose(t, p2, p1, randomBytes(t, 256<<10))
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pion/datachannel"
@@ -26,35 +28,27 @@ const (
 	// (simple-peer's MAX_BUFFERED_AMOUNT); more blocks until connect.
 	preConnectLimit = 64 << 10
 
-	// Write blocks while more than highWater bytes are unacknowledged and
-	// resumes when Pion reports the amount at or below lowWater. 64 KiB is
-	// simple-peer's MAX_BUFFERED_AMOUNT. Pion counts bytes in flight, not
-	// only queued ones, so this is also the sending window: larger windows
-	// let Pion's unpaced bursts overflow a libwebrtc receiver's socket
-	// (1 MiB: 7-543 datagrams lost per 4 MiB to Node/Chromium, ~10x
-	// slower), while on loopback Go to Go 64 KiB is as fast as 1 MiB.
+	// Write and Send block while more than highWater bytes are
+	// unacknowledged and resume when Pion reports the amount at or below
+	// lowWater. 64 KiB is simple-peer's MAX_BUFFERED_AMOUNT. Pion counts
+	// bytes in flight, not only queued ones, so this is also the sending
+	// window: larger windows let Pion's unpaced bursts overflow a libwebrtc
+	// receiver's socket (1 MiB: 7-543 datagrams lost per 4 MiB to
+	// Node/Chromium, ~10x slower), while on loopback Go to Go 64 KiB is as
+	// fast as 1 MiB. A single Send may add up to one message beyond it.
 	highWater = 64 << 10
 	lowWater  = 32 << 10
 
-	// rxLimit bounds what is received but not yet consumed (by OnData or
-	// Read); past it the reader stops and SCTP flow control slows the remote.
-	rxLimit = 1 << 20
-
-	// closeFlushTimeout bounds how long Close waits for the remote to
-	// acknowledge data already written.
-	closeFlushTimeout = 5 * time.Second
-
-	// lingerTimeout bounds the wait in Destroy for the remote to acknowledge
-	// what was sent (SCTP delays acknowledgements by up to 200 ms).
-	lingerTimeout = time.Second
+	// maxRefusedDrains bounds the remote's extra data channels that are
+	// drained at once (see refuseChannel).
+	maxRefusedDrains = 16
 )
 
 // setupData takes the data channel, created by us or announced by the
 // remote. Runs on the actor (or in New before the actor starts).
 func (p *Peer) setupData(dc *webrtc.DataChannel) {
 	p.mu.Lock()
-	if p.dc != nil || p.destroyed.Load() {
-		// simple-peer uses one channel; others are not ours to read.
+	if p.dc != nil || p.Destroyed() {
 		p.mu.Unlock()
 		return
 	}
@@ -68,35 +62,108 @@ func (p *Peer) setupData(dc *webrtc.DataChannel) {
 	dc.OnOpen(func() {
 		// Detach must happen inside OnOpen; the rest belongs to the actor.
 		p.log.Debugf("%s channel %q open", p.id, dc.Label())
-		rwc, err := dc.Detach()
-		p.post(func() { p.onChannelOpen(rwc, err) })
+		ch, err := dc.Detach()
+		p.post(func() { p.onChannelOpen(ch, err) })
 	})
 }
 
-// watchBuffered has Pion wake Write (through p.low) when the channel's
-// unacknowledged amount falls to lowWater. Pion copies these settings to
-// the channel it opens, and a setting made while it is opening the channel
-// can be overwritten by that copy, leaving Write waiting for a wake that
-// never comes. So it runs before Pion opens the channel: in New for ours,
-// and inside Pion's OnDataChannel callback (which Pion waits for) for the
-// remote's, not later on the actor.
-func (p *Peer) watchBuffered(dc *webrtc.DataChannel) {
-	dc.SetBufferedAmountLowThreshold(lowWater)
-	dc.OnBufferedAmountLow(func() {
-		select {
-		case p.low <- struct{}{}:
-		default:
-		}
-	})
-}
-
-func (p *Peer) onChannelOpen(rwc datachannel.ReadWriteCloser, err error) {
-	if err != nil {
-		p.destroyNow(wrapError(ErrCodeDataChannel, err))
+// onRemoteChannel takes a data channel the remote opened in-band. The first
+// one a non-initiator sees is the peer's channel (simple-peer's); any other
+// is refused. Runs on Pion's goroutine, which waits for it before it opens
+// the channel.
+func (p *Peer) onRemoteChannel(dc *webrtc.DataChannel) {
+	if p.initiator || isNegotiated(p.opts.channel) || !p.remoteChannelTaken.CompareAndSwap(false, true) {
+		p.refuseChannel(dc)
 		return
 	}
-	if p.destroyed.Load() {
-		_ = rwc.Close()
+	p.watchBuffered(dc) // before Pion opens it: see watchBuffered
+	p.post(func() { p.setupData(dc) })
+}
+
+// refuseChannel closes a data channel the remote opened beyond the peer's
+// own. simple-peer switches to the newest channel; we keep the first, so
+// that neither Read's byte stream nor OnData's messages mix two channels.
+// Closing resets our side of the stream and a compliant remote then closes
+// its side; until it does, whatever it sent on that channel is read and
+// discarded, because unread data would fill the SCTP receive window that
+// all channels share and stall ours. At most maxRefusedDrains are drained
+// at once; beyond that a channel is only closed.
+func (p *Peer) refuseChannel(dc *webrtc.DataChannel) {
+	p.log.Debugf("%s refusing extra data channel %q from the remote", p.id, dc.Label())
+	dc.OnOpen(func() {
+		ch, err := dc.Detach()
+		if err != nil {
+			return
+		}
+		_ = ch.Close()
+		if !p.refused.add() {
+			return
+		}
+		go func() {
+			defer p.refused.done()
+			buf := make([]byte, maxMessageSize)
+			for {
+				if _, _, err := ch.ReadDataChannel(buf); err != nil {
+					return
+				}
+			}
+		}()
+	})
+}
+
+// drains counts the goroutines draining refused channels; teardown waits
+// for them once the connection is closed (which ends their reads).
+type drains struct {
+	mu     sync.Mutex
+	n      int
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (d *drains) add() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.n >= maxRefusedDrains {
+		return false
+	}
+	d.n++
+	d.wg.Add(1)
+	return true
+}
+
+func (d *drains) done() {
+	d.mu.Lock()
+	d.n--
+	d.mu.Unlock()
+	d.wg.Done()
+}
+
+func (d *drains) closeAndWait() {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	d.wg.Wait()
+}
+
+// watchBuffered has Pion wake Write and Send (through bufferedLow) when the
+// channel's unacknowledged amount falls to lowWater. Pion copies these
+// settings to the channel it opens, and a setting made while it is opening
+// the channel can be overwritten by that copy, leaving Write waiting for a
+// wake that never comes. So it runs before Pion opens the channel: in New
+// for ours, and inside Pion's OnDataChannel callback (which Pion waits for)
+// for the remote's, not later on the actor.
+func (p *Peer) watchBuffered(dc *webrtc.DataChannel) {
+	dc.SetBufferedAmountLowThreshold(lowWater)
+	dc.OnBufferedAmountLow(p.bufferedLow.notify)
+}
+
+func (p *Peer) onChannelOpen(ch datachannel.ReadWriteCloser, err error) {
+	if err != nil {
+		p.destroyOnActor(wrapError(ErrCodeDataChannel, err))
+		return
+	}
+	if p.Destroyed() {
+		_ = ch.Close()
 		return
 	}
 	// The side that opened the channel in-band may use it at once, but the
@@ -104,26 +171,26 @@ func (p *Peer) onChannelOpen(rwc datachannel.ReadWriteCloser, err error) {
 	// (Pion's accept fails); Close and Destroy wait for the ACK. The ACK
 	// is read by our reader, so registering before it starts misses none.
 	acked := make(chan struct{})
-	if d, ok := rwc.(*datachannel.DataChannel); ok && p.initiator && !isNegotiated(p.opts.channel) {
+	if d, ok := ch.(*datachannel.DataChannel); ok && p.initiator && !isNegotiated(p.opts.channel) {
 		d.OnOpen(func() { close(acked) }) // called once, on the ACK
 	} else {
 		close(acked)
 	}
 	done := make(chan struct{})
 	p.mu.Lock()
-	p.rwc = rwc
+	p.channel = ch
 	p.acked = acked
 	p.readerDone = done
 	p.mu.Unlock()
-	go p.readLoop(rwc, done)
-	p.st.channelReady = true
+	go p.readLoop(ch, done)
+	p.actor.channelReady = true
 	p.maybeReady()
 }
 
 // maybeReady emits connect once ICE is connected and the channel is open,
 // after resolving the selected candidate pair's addresses.
 func (p *Peer) maybeReady() {
-	if p.st.connecting || !p.st.pcReady || !p.st.channelReady || p.destroyed.Load() {
+	if p.actor.connectEmitted || !p.actor.iceReady || !p.actor.channelReady || p.Destroyed() {
 		return
 	}
 	local, remote, ok := p.selectedAddrs()
@@ -132,7 +199,7 @@ func (p *Peer) maybeReady() {
 		time.AfterFunc(10*time.Millisecond, func() { p.post(p.maybeReady) })
 		return
 	}
-	p.st.connecting = true
+	p.actor.connectEmitted = true
 
 	p.mu.Lock()
 	p.localAddr, p.remoteAddr = local, remote
@@ -144,16 +211,16 @@ func (p *Peer) maybeReady() {
 	}
 	for len(pending) > 0 && err == nil {
 		n := min(len(pending), chunkSize)
-		_, err = p.rwc.WriteDataChannel(pending[:n], false)
+		_, err = p.channel.WriteDataChannel(pending[:n], false)
 		pending = pending[n:]
 	}
 	if err != nil {
 		p.mu.Unlock()
-		p.destroyNow(wrapError(ErrCodeDataChannel, err))
+		p.destroyOnActor(wrapError(ErrCodeDataChannel, err))
 		return
 	}
 	p.connected = true
-	// connect is queued before the reader may queue data: it waits for
+	// connect is queued before the reader may route data: it waits for
 	// connectedCh.
 	p.emit(event{kind: evConnect})
 	close(p.connectedCh)
@@ -184,34 +251,36 @@ func (p *Peer) updateSendLimit(sdp string) {
 	p.mu.Unlock()
 }
 
-// readLoop reads messages from the detached channel and hands them to the
-// dispatcher, never before connect and never more than rxLimit ahead of the
-// consumer.
-func (p *Peer) readLoop(rwc datachannel.ReadWriteCloser, done chan struct{}) {
+// readLoop reads messages off the detached channel and routes each one,
+// never before connect, to Read's buffer or to the dispatcher (inbox.go).
+// When the receive budget is spent it stops reading until the consumer
+// catches up. After the user's Close it keeps reading, so that the remote's
+// data is acknowledged during the flush, but drops what it reads.
+func (p *Peer) readLoop(ch datachannel.ReadWriteCloser, done chan struct{}) {
 	defer close(done)
 	buf := make([]byte, maxMessageSize)
 	for {
-		n, _, err := rwc.ReadDataChannel(buf)
+		n, _, err := ch.ReadDataChannel(buf)
 		if err != nil {
 			p.post(func() { p.onChannelClosed(err) })
 			return
 		}
-		msg := make([]byte, n)
-		copy(msg, buf[:n])
 		select {
 		case <-p.connectedCh:
-		case <-p.done:
+		case <-p.life.dying:
 			return
 		}
-		select {
-		case <-p.closing:
-			continue // the user closed: nobody will consume it
-		default:
+		if isClosed(p.life.closing) {
+			continue
 		}
-		if !p.rx.reserve(n, p.done) {
+		msg := make([]byte, n)
+		copy(msg, buf[:n])
+		if !p.inbox.reserve(msg, p.life.dying) {
 			return
 		}
-		p.emit(event{kind: evData, data: msg})
+		if p.inbox.route(msg, p.ev.dataHandlerSet.Load()) {
+			p.emit(event{kind: evData, data: msg})
+		}
 	}
 }
 
@@ -220,30 +289,37 @@ func (p *Peer) readLoop(rwc datachannel.ReadWriteCloser, done chan struct{}) {
 // advertised is an error.
 func (p *Peer) onChannelClosed(err error) {
 	if errors.Is(err, io.ErrShortBuffer) {
-		p.destroyNow(&Error{Code: ErrCodeDataChannel, Err: errors.Join(ErrMessageTooLarge,
+		p.destroyOnActor(&Error{Code: ErrCodeDataChannel, Err: errors.Join(ErrMessageTooLarge,
 			errors.New("remote sent more than a=max-message-size:"+strconv.Itoa(maxMessageSize)))})
 		return
 	}
 	p.log.Debugf("%s data channel closed: %v", p.id, err)
-	p.destroyNow(nil)
+	p.destroyOnActor(nil)
 }
 
-// Send sends data as one binary message. It fails with ERR_DATA_CHANNEL
-// before connect (ErrNotConnected) or when data is larger than the remote
-// accepts (ErrMessageTooLarge, usually 64 KiB), and with ERR_DESTROYED after
-// destroy. Send never blocks: check BufferedAmount, or use Write, which
-// applies backpressure.
+// Send sends data as one binary message. While more than 64 KiB sent
+// earlier is unacknowledged it blocks, as Write does, until the remote has
+// caught up or the write deadline passes (an *Error with code
+// ERR_DATA_CHANNEL wrapping os.ErrDeadlineExceeded; nothing is sent). It
+// fails with ERR_DATA_CHANNEL before connect (ErrNotConnected) or when data
+// is larger than the remote accepts (ErrMessageTooLarge, usually 64 KiB),
+// and with ERR_DESTROYED after Close or Destroy, which also release a
+// blocked Send.
 func (p *Peer) Send(data []byte) error { return p.send(data, false) }
 
-// SendString sends s as one text message: a browser receives a string.
+// SendString sends s as one text message: a browser receives a string. It
+// blocks and fails as Send does.
 func (p *Peer) SendString(s string) error { return p.send([]byte(s), true) }
 
 func (p *Peer) send(data []byte, isString bool) error {
-	if p.destroyed.Load() || isClosed(p.closing) {
+	if !p.usable() {
+		return errNotCreated()
+	}
+	if p.Destroyed() || isClosed(p.life.closing) {
 		return errDestroyed()
 	}
 	p.mu.Lock()
-	rwc, connected, limit := p.rwc, p.connected, p.sendLimit
+	ch, dc, connected, limit := p.channel, p.dc, p.connected, p.sendLimit
 	p.mu.Unlock()
 	if !connected {
 		return &Error{Code: ErrCodeDataChannel, Err: ErrNotConnected}
@@ -251,9 +327,15 @@ func (p *Peer) send(data []byte, isString bool) error {
 	if len(data) > limit {
 		return newError(ErrCodeDataChannel, "%w: %d bytes, the limit is %d", ErrMessageTooLarge, len(data), limit)
 	}
+	if err := p.waitWindow(dc); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return &Error{Code: ErrCodeDataChannel, Err: err}
+		}
+		return err
+	}
 	p.sentData.Store(true)
-	if _, err := rwc.WriteDataChannel(data, isString); err != nil {
-		if p.destroyed.Load() {
+	if _, err := ch.WriteDataChannel(data, isString); err != nil {
+		if p.Destroyed() {
 			return errDestroyed()
 		}
 		return wrapError(ErrCodeDataChannel, err)
@@ -261,9 +343,33 @@ func (p *Peer) send(data []byte, isString bool) error {
 	return nil
 }
 
+// waitWindow blocks while more than highWater bytes are unacknowledged. It
+// returns os.ErrDeadlineExceeded when the write deadline passes and
+// ERR_DESTROYED once the peer is closing.
+func (p *Peer) waitWindow(dc *webrtc.DataChannel) error {
+	for {
+		wait := p.bufferedLow.wait()
+		if dc.BufferedAmount() <= highWater {
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-p.writeDeadline.wait():
+			return os.ErrDeadlineExceeded
+		case <-p.life.closing:
+			return errDestroyed()
+		case <-p.life.dying:
+			return errDestroyed()
+		}
+	}
+}
+
 // BufferedAmount returns the bytes sent but not yet acknowledged by the
 // remote (simple-peer's bufferSize).
 func (p *Peer) BufferedAmount() uint64 {
+	if !p.usable() {
+		return 0
+	}
 	p.mu.Lock()
 	dc := p.dc
 	p.mu.Unlock()
@@ -271,63 +377,6 @@ func (p *Peer) BufferedAmount() uint64 {
 		return 0
 	}
 	return dc.BufferedAmount()
-}
-
-// flush waits until everything sent is acknowledged, the peer is destroyed,
-// or the timeout passes. Data written before connect waits for connect
-// first, as simple-peer's end() does.
-func (p *Peer) flush(timeout time.Duration) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	p.mu.Lock()
-	connected, pending := p.connected, len(p.prebuf)
-	p.mu.Unlock()
-	if !connected && pending > 0 {
-		select {
-		case <-p.connectedCh:
-		case <-p.done:
-			return
-		case <-timer.C:
-			p.log.Debugf("%s close: not connected after %v, %d bytes dropped", p.id, timeout, pending)
-			return
-		}
-	}
-	p.waitDelivered(timer.C, p.done)
-}
-
-// waitDelivered waits until the remote has acknowledged the channel and
-// every byte sent on it, or until expired or stop fires. It returns at once
-// when the channel never opened.
-func (p *Peer) waitDelivered(expired <-chan time.Time, stop <-chan struct{}) {
-	p.mu.Lock()
-	dc, acked := p.dc, p.acked
-	p.mu.Unlock()
-	if acked == nil {
-		return
-	}
-	select {
-	case <-acked:
-	case <-stop:
-		return
-	case <-expired:
-		return
-	}
-	if !p.sentData.Load() {
-		// Only the channel's own open/ack bytes are in flight; waiting
-		// for their (delayed, up to 200 ms) SACK gains nothing.
-		return
-	}
-	dc.SetBufferedAmountLowThreshold(0)
-	for dc.BufferedAmount() > 0 {
-		select {
-		case <-p.low:
-		case <-stop:
-			return
-		case <-expired:
-			p.log.Debugf("%s close: %d bytes unacknowledged", p.id, dc.BufferedAmount())
-			return
-		}
-	}
 }
 
 func isClosed(c <-chan struct{}) bool {

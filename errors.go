@@ -74,6 +74,19 @@ var (
 	ErrICEClosed = errors.New("ice connection closed")
 	// ErrConnectionFailed: the peer connection state became failed.
 	ErrConnectionFailed = errors.New("connection failed")
+	// ErrNotCreated: a method was called on a nil or zero Peer, not one
+	// made by New. Such a Peer behaves as a destroyed one (ERR_DESTROYED).
+	ErrNotCreated = errors.New("peer was not created by New")
+	// ErrNilTrack: a nil track was given to AddTrack, RemoveTrack,
+	// ReplaceTrack (as the old track), AddStream, RemoveStream or
+	// Options.Tracks.
+	ErrNilTrack = errors.New("track is nil")
+	// ErrTooManyCandidates: the remote sent more ICE candidates than a
+	// peer accepts (maxRemoteCandidates per ICE session).
+	ErrTooManyCandidates = errors.New("too many remote ICE candidates")
+	// ErrSignalTooLarge: a signal (or its SDP or candidate) is larger than
+	// a peer accepts (maxSignalSize, maxSDPSize, maxCandidateSize).
+	ErrSignalTooLarge = errors.New("signal is too large")
 )
 
 func newError(code ErrorCode, format string, args ...any) *Error {

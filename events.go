@@ -2,6 +2,7 @@ package simplepeer
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v3"
 )
@@ -9,8 +10,15 @@ import (
 // Event delivery. The actor and the reader push events; one dispatcher
 // goroutine per peer pops them and calls the handlers, never holding a lock.
 // An event whose handler is not set yet is held, per kind, and delivered
-// when the handler is set. Data is the exception: with no OnData handler it
-// goes to Read. Nothing is delivered after close.
+// when the handler is set: state changes keep only the latest, other kinds
+// at most maxHeld events. Received data is routed by the reader (inbox.go):
+// with no OnData handler it goes to Read without passing through here.
+// Nothing is delivered after close.
+
+// maxHeld bounds the events held per kind for a handler that is not set;
+// past it the oldest are dropped. A peer's own signals (one description per
+// negotiation plus its candidates) stay far below it.
+const maxHeld = 1024
 
 type eventKind int
 
@@ -60,11 +68,30 @@ type eventState struct {
 	queue *fifo[event]
 	done  chan struct{} // closed when the dispatcher exits
 
+	dataHandlerSet atomic.Bool // h.data != nil, for the reader
+
 	mu     sync.Mutex // guards the fields below
 	h      handlers
 	held   [numEventKinds][]event
 	closed bool // close was delivered: drop everything after it
 	exited bool // the dispatcher is gone
+}
+
+// keepsLatest reports whether only the newest held event of kind matters.
+func keepsLatest(kind eventKind) bool {
+	return kind == evICEState || kind == evSignalingState || kind == evNegotiated
+}
+
+// hold keeps ev until its handler is set. The caller holds e.mu.
+func (e *eventState) hold(ev event) {
+	held := e.held[ev.kind]
+	switch {
+	case keepsLatest(ev.kind):
+		held = held[:0]
+	case len(held) >= maxHeld:
+		held = append(held[:0], held[1:]...)
+	}
+	e.held[ev.kind] = append(held, ev)
 }
 
 func (e *eventState) init() {
@@ -87,8 +114,21 @@ func (p *Peer) setHandler(kind eventKind, set func(h *handlers)) {
 		e.mu.Unlock()
 		return
 	}
+	e.mu.Unlock()
+	p.deliverHeld(kind)
+}
+
+// deliverHeld delivers the events held for kind. Once the dispatcher has
+// exited (the peer has closed), only a held error and close are still news;
+// the rest are dropped, so that nothing follows close.
+func (p *Peer) deliverHeld(kind eventKind) {
+	e := &p.ev
+	e.mu.Lock()
 	held := e.held[kind]
 	e.held[kind] = nil
+	if e.exited && kind != evError && kind != evClose {
+		held = nil
+	}
 	e.mu.Unlock()
 	for _, ev := range held {
 		p.deliver(ev)
@@ -98,23 +138,12 @@ func (p *Peer) setHandler(kind eventKind, set func(h *handlers)) {
 func (p *Peer) dispatchLoop() {
 	e := &p.ev
 	defer close(e.done)
+	p.life.dispatcherID.Store(goroutineID())
 	for range e.queue.ready() {
 		for _, ev := range e.queue.take() {
 			if ev.kind == evFlush {
-				e.mu.Lock()
-				held := e.held[ev.flush]
-				e.held[ev.flush] = nil
-				e.mu.Unlock()
-				for _, h := range held {
-					p.deliver(h)
-				}
+				p.deliverHeld(ev.flush)
 				continue
-			}
-			if ev.kind == evError {
-				p.rx.setEOF(ev.err)
-			}
-			if ev.kind == evClose {
-				p.rx.setEOF(nil) // every message before close is in Read's buffer now
 			}
 			p.deliver(ev)
 			if ev.kind == evClose {
@@ -126,7 +155,7 @@ func (p *Peer) dispatchLoop() {
 }
 
 // exitDispatcher stops the queue; flush requests still queued are served
-// by setHandler's caller from now on.
+// here, and by setHandler's caller from now on.
 func (p *Peer) exitDispatcher() {
 	e := &p.ev
 	e.mu.Lock()
@@ -134,15 +163,8 @@ func (p *Peer) exitDispatcher() {
 	rest := e.queue.close()
 	e.mu.Unlock()
 	for _, ev := range rest {
-		if ev.kind != evFlush {
-			continue
-		}
-		e.mu.Lock()
-		held := e.held[ev.flush]
-		e.held[ev.flush] = nil
-		e.mu.Unlock()
-		for _, h := range held {
-			p.deliver(h)
+		if ev.kind == evFlush {
+			p.deliverHeld(ev.flush)
 		}
 	}
 }
@@ -158,13 +180,13 @@ func (p *Peer) deliver(ev event) {
 	h := e.h
 	call := p.handlerFor(ev, &h)
 	if call == nil {
-		if ev.kind == evData {
-			e.mu.Unlock()
-			p.rx.push(ev.data)
-			return
+		if ev.kind != evData {
+			e.hold(ev)
 		}
-		e.held[ev.kind] = append(e.held[ev.kind], ev)
 		e.mu.Unlock()
+		if ev.kind == evData {
+			p.inbox.unhandled(ev.data)
+		}
 		return
 	}
 	if held := e.held[ev.kind]; len(held) > 0 {
@@ -186,7 +208,7 @@ func (p *Peer) deliver(ev event) {
 	e.mu.Unlock()
 	call()
 	if ev.kind == evData {
-		p.rx.release(len(ev.data))
+		p.inbox.handled(ev.data)
 	}
 }
 
@@ -261,7 +283,10 @@ func (p *Peer) OnConnect(f func()) {
 // slice is the handler's to keep. While no OnData handler is set, messages
 // go to Read instead; each message goes to exactly one of the two.
 func (p *Peer) OnData(f func([]byte)) {
-	p.setHandler(evData, func(h *handlers) { h.data = f })
+	p.setHandler(evData, func(h *handlers) {
+		h.data = f
+		p.ev.dataHandlerSet.Store(f != nil)
+	})
 }
 
 // OnError sets the handler for the error a peer is destroyed with. It is

@@ -2,7 +2,7 @@ package simplepeer
 
 import (
 	"errors"
-	"strings"
+	"reflect"
 	"sync"
 
 	"github.com/pion/webrtc/v3"
@@ -50,10 +50,13 @@ func (p *Peer) AddTrack(t webrtc.TrackLocal) error {
 }
 
 func (p *Peer) addTrack(t webrtc.TrackLocal) error {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return errDestroyed()
 	}
-	if s, ok := p.st.media.senders[t]; ok {
+	if err := checkTrack(t, ErrCodeAddTransceiver); err != nil {
+		return err
+	}
+	if s, ok := p.actor.media.senders[t]; ok {
 		if s.removed {
 			return newError(ErrCodeSenderRemoved, "track %q was removed; add a new track instead", t.ID())
 		}
@@ -63,10 +66,10 @@ func (p *Peer) addTrack(t webrtc.TrackLocal) error {
 	if err != nil {
 		return wrapError(ErrCodeAddTransceiver, err)
 	}
-	p.st.media.senders[t] = &senderInfo{sender: sender}
-	p.st.media.rtcp.Add(1)
+	p.actor.media.senders[t] = &senderInfo{sender: sender}
+	p.actor.media.rtcp.Add(1)
 	go func() {
-		defer p.st.media.rtcp.Done()
+		defer p.actor.media.rtcp.Done()
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := sender.Read(buf); err != nil {
@@ -86,10 +89,13 @@ func (p *Peer) RemoveTrack(t webrtc.TrackLocal) error {
 }
 
 func (p *Peer) removeTrack(t webrtc.TrackLocal) error {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return errDestroyed()
 	}
-	s, ok := p.st.media.senders[t]
+	if err := checkTrack(t, ErrCodeTrackNotAdded); err != nil {
+		return err
+	}
+	s, ok := p.actor.media.senders[t]
 	if !ok {
 		return newError(ErrCodeTrackNotAdded, "cannot remove track %q that was never added", t.ID())
 	}
@@ -99,7 +105,7 @@ func (p *Peer) removeTrack(t webrtc.TrackLocal) error {
 	s.removed = true
 	if err := p.pc.RemoveTrack(s.sender); err != nil {
 		e := wrapError(ErrCodeRemoveTrack, err)
-		p.destroyNow(e)
+		p.destroyOnActor(e)
 		return e
 	}
 	p.needsNegotiation()
@@ -112,10 +118,18 @@ func (p *Peer) removeTrack(t webrtc.TrackLocal) error {
 // ERR_TRACK_NOT_ADDED, ERR_UNSUPPORTED_REPLACETRACK (Pion refused it).
 func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
 	return p.call(func() error {
-		if p.destroyed.Load() {
+		if p.Destroyed() {
 			return errDestroyed()
 		}
-		s, ok := p.st.media.senders[oldTrack]
+		if err := checkTrack(oldTrack, ErrCodeTrackNotAdded); err != nil {
+			return err
+		}
+		if newTrack != nil {
+			if err := checkTrack(newTrack, ErrCodeUnsupportedReplaceTrack); err != nil {
+				return err
+			}
+		}
+		s, ok := p.actor.media.senders[oldTrack]
 		if !ok || s.removed {
 			return newError(ErrCodeTrackNotAdded, "cannot replace track %q that was never added", oldTrack.ID())
 		}
@@ -133,11 +147,24 @@ func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
 			return wrapError(ErrCodeUnsupportedReplaceTrack, err)
 		}
 		if newTrack != nil {
-			delete(p.st.media.senders, oldTrack)
-			p.st.media.senders[newTrack] = s
+			delete(p.actor.media.senders, oldTrack)
+			p.actor.media.senders[newTrack] = s
 		}
 		return nil
 	})
+}
+
+// checkTrack refuses a track the peer cannot keep in its sender map: nil,
+// or of a type that cannot be a map key (a struct with slices, passed by
+// value), which would panic.
+func checkTrack(t webrtc.TrackLocal, code ErrorCode) error {
+	if t == nil {
+		return &Error{Code: code, Err: ErrNilTrack}
+	}
+	if !reflect.TypeOf(t).Comparable() {
+		return newError(code, "track of type %T cannot be compared; pass a pointer", t)
+	}
+	return nil
 }
 
 // silentTrack returns a track that never sends, with t's ID and stream ID
@@ -183,7 +210,7 @@ func (p *Peer) AddTransceiver(kind webrtc.RTPCodecType, init ...webrtc.RTPTransc
 }
 
 func (p *Peer) addTransceiver(kind webrtc.RTPCodecType, init ...webrtc.RTPTransceiverInit) error {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return errDestroyed()
 	}
 	if kind != webrtc.RTPCodecTypeAudio && kind != webrtc.RTPCodecTypeVideo {
@@ -199,7 +226,7 @@ func (p *Peer) addTransceiver(kind webrtc.RTPCodecType, init ...webrtc.RTPTransc
 	}
 	if _, err := p.pc.AddTransceiverFromKind(kind, init...); err != nil {
 		e := wrapError(ErrCodeAddTransceiver, err)
-		p.destroyNow(e)
+		p.destroyOnActor(e)
 		return e
 	}
 	p.needsNegotiation()
@@ -220,10 +247,10 @@ func (p *Peer) addTransceiverRequest(r *TransceiverRequest) error {
 func (p *Peer) requestMissingTransceivers() {
 	for _, tr := range p.pc.GetTransceivers() {
 		s := tr.Sender()
-		if tr.Mid() != "" || s == nil || s.Track() == nil || p.st.media.requested[tr] {
+		if tr.Mid() != "" || s == nil || s.Track() == nil || p.actor.media.requested[tr] {
 			continue
 		}
-		p.st.media.requested[tr] = true
+		p.actor.media.requested[tr] = true
 		_ = p.addTransceiver(tr.Kind())
 	}
 }
@@ -231,12 +258,12 @@ func (p *Peer) requestMissingTransceivers() {
 // onTrack emits track, and stream once every track of that stream named in
 // the remote description has arrived.
 func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	p.emit(event{kind: evTrack, track: t, receiver: r})
 	id := t.StreamID()
-	m := &p.st.media
+	m := &p.actor.media
 	s := m.remoteStreams[id]
 	if s == nil {
 		s = &Stream{ID: id}
@@ -254,19 +281,6 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		out := &Stream{ID: id, Tracks: append([]*webrtc.TrackRemote(nil), s.Tracks...)}
 		p.emit(event{kind: evStream, stream: out})
 	}
-}
-
-// countStreamTracks counts the media sections of sdp whose a=msid names the
-// stream.
-func countStreamTracks(sdp, streamID string) int {
-	n := 0
-	for _, l := range strings.Split(sdp, "\n") {
-		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "a=msid:"))
-		if strings.HasPrefix(strings.TrimSpace(l), "a=msid:") && len(f) > 0 && f[0] == streamID {
-			n++
-		}
-	}
-	return n
 }
 
 // OnTrack sets the handler for each remote track (simple-peer's 'track').

@@ -1,15 +1,14 @@
 package simplepeer
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v3"
 )
 
-// This file is the negotiation state machine. Everything here runs on the
-// actor goroutine. It mirrors simple-peer: only the initiator offers; the
+// This file is the negotiation state machine. Signal and Negotiate run on
+// the caller's goroutine and hand their work to the actor; everything else
+// here runs on the actor goroutine. It mirrors simple-peer: only the initiator offers; the
 // non-initiator asks for offers with a renegotiate signal; a change during a
 // negotiation is queued until the signaling state is stable again.
 
@@ -18,13 +17,20 @@ import (
 // (candidates that arrive before the description are queued).
 //
 // Input it cannot use (unknown type, missing sdp or candidate, an offer sent
-// to the initiator, an unexpected answer, an unparseable candidate) returns
-// an *Error with code ERR_SIGNALING and leaves the peer as it was. Input the
+// to the initiator, an unexpected answer, an unparseable candidate, an SDP
+// over 1 MiB, a candidate over 4 KiB, more than 1,000 candidates for one
+// ICE session) returns an *Error with code ERR_SIGNALING and leaves the
+// peer as it was. Candidates with an mDNS (.local) address are passed to
+// Pion, which resolves them; a failure to add one is ignored, as in
+// simple-peer. Input the
 // WebRTC state machine rejects (a malformed SDP) destroys the peer with the
 // matching code (ERR_SET_REMOTE_DESCRIPTION, ...), as simple-peer does, and
 // that error is returned. After destroy it returns ERR_DESTROYED.
 func (p *Peer) Signal(s Signal) error {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
+		if !p.usable() {
+			return errNotCreated()
+		}
 		return errDestroyed()
 	}
 	t, err := s.normalize()
@@ -32,20 +38,19 @@ func (p *Peer) Signal(s Signal) error {
 		return err
 	}
 	if t == SignalCandidate {
-		skip, err := checkCandidate(s.Candidate)
+		end, err := checkCandidate(s.Candidate)
 		if err != nil {
 			return err
 		}
-		if skip {
-			p.log.Debugf("%s ignoring end-of-candidates or mDNS candidate %q", p.id, s.Candidate.Candidate)
-			return nil
+		if end {
+			return nil // end-of-candidates is never needed: see SPEC
 		}
 	}
 	return p.call(func() error { return p.handleSignal(s, t) })
 }
 
 func (p *Peer) handleSignal(s Signal, t SignalType) error {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return errDestroyed()
 	}
 	switch t {
@@ -59,10 +64,14 @@ func (p *Peer) handleSignal(s Signal, t SignalType) error {
 			return p.addTransceiverRequest(s.TransceiverRequest)
 		}
 	case SignalCandidate:
+		if p.actor.remoteCandidates >= maxRemoteCandidates {
+			return newError(ErrCodeSignaling, "%w: more than %d for this ICE session", ErrTooManyCandidates, maxRemoteCandidates)
+		}
+		p.actor.remoteCandidates++
 		if p.pc.RemoteDescription() != nil {
 			p.addICECandidate(*s.Candidate)
 		} else {
-			p.st.pendingCandidates = append(p.st.pendingCandidates, *s.Candidate)
+			p.actor.pendingCandidates = append(p.actor.pendingCandidates, *s.Candidate)
 		}
 	case SignalOffer:
 		if p.initiator {
@@ -94,24 +103,37 @@ func (p *Peer) setRemote(typ webrtc.SDPType, sdp string) error {
 	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: applied})
 	if err != nil {
 		e := wrapError(ErrCodeSetRemoteDescription, err)
-		p.destroyNow(e)
+		p.destroyOnActor(e)
 		return e
 	}
 	p.updateSendLimit(sdp)
+	if ufrag := iceUfrag(sdp); ufrag != p.actor.remoteUfrag {
+		// A new ICE session (an ICE restart): its candidates count anew;
+		// those queued before this description belong to it.
+		p.actor.remoteUfrag = ufrag
+		p.actor.remoteCandidates = len(p.actor.pendingCandidates)
+	}
 	p.syncSignalingState()
-	for _, c := range p.st.pendingCandidates {
+	for _, c := range p.actor.pendingCandidates {
 		p.addICECandidate(c)
 	}
-	p.st.pendingCandidates = nil
+	p.actor.pendingCandidates = nil
 	return nil
 }
 
+// addICECandidate hands a remote candidate to Pion. As in simple-peer, a
+// failure destroys the peer, except for an mDNS candidate, which a peer
+// may be unable to resolve.
 func (p *Peer) addICECandidate(c webrtc.ICECandidateInit) {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	if err := p.pc.AddICECandidate(c); err != nil {
-		p.destroyNow(wrapError(ErrCodeAddICECandidate, err))
+		if isMDNSCandidate(candidateLine(c.Candidate)) {
+			p.log.Debugf("%s ignoring mDNS candidate Pion cannot add: %v", p.id, err)
+			return
+		}
+		p.destroyOnActor(wrapError(ErrCodeAddICECandidate, err))
 	}
 }
 
@@ -125,18 +147,18 @@ const negotiationBatchDelay = 5 * time.Millisecond
 // (from New) runs at once, so connecting is not delayed. The non-initiator's
 // first request is dropped: its first negotiation is the initiator's offer.
 func (p *Peer) needsNegotiation() {
-	if p.st.batchedNegotiation {
+	if p.actor.batchedNegotiation {
 		return
 	}
-	p.st.batchedNegotiation = true
+	p.actor.batchedNegotiation = true
 	run := func() {
-		p.st.batchedNegotiation = false
-		if p.initiator || !p.st.firstNegotiation {
+		p.actor.batchedNegotiation = false
+		if p.initiator || !p.actor.firstNegotiation {
 			p.negotiate()
 		}
-		p.st.firstNegotiation = false
+		p.actor.firstNegotiation = false
 	}
-	if p.st.firstNegotiation {
+	if p.actor.firstNegotiation {
 		p.post(run)
 		return
 	}
@@ -148,7 +170,7 @@ func (p *Peer) needsNegotiation() {
 // a negotiation the request is queued until the signaling state is stable.
 func (p *Peer) Negotiate() error {
 	return p.call(func() error {
-		if p.destroyed.Load() {
+		if p.Destroyed() {
 			return errDestroyed()
 		}
 		p.negotiate()
@@ -157,12 +179,12 @@ func (p *Peer) Negotiate() error {
 }
 
 func (p *Peer) negotiate() {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	switch {
-	case p.st.isNegotiating:
-		p.st.queuedNegotiation = true
+	case p.actor.isNegotiating:
+		p.actor.queuedNegotiation = true
 		p.log.Debugf("%s already negotiating, queueing", p.id)
 	case p.initiator:
 		p.log.Debugf("%s start negotiation", p.id)
@@ -171,7 +193,7 @@ func (p *Peer) negotiate() {
 		p.log.Debugf("%s requesting negotiation from initiator", p.id)
 		p.emit(event{kind: evSignal, signal: Signal{Type: SignalRenegotiate, Renegotiate: true}})
 	}
-	p.st.isNegotiating = true
+	p.actor.isNegotiating = true
 }
 
 func (p *Peer) createOffer() {
@@ -191,16 +213,16 @@ func (p *Peer) createAnswer() {
 // and runs then once ICE gathering allows signalling it. Failures destroy
 // the peer, as in simple-peer.
 func (p *Peer) describe(create func() (webrtc.SessionDescription, error), code ErrorCode, then func()) {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	desc, err := create()
 	if err != nil {
-		p.destroyNow(wrapError(code, err))
+		p.destroyOnActor(wrapError(code, err))
 		return
 	}
 	if err := p.pc.SetLocalDescription(desc); err != nil {
-		p.destroyNow(wrapError(ErrCodeSetLocalDescription, err))
+		p.destroyOnActor(wrapError(ErrCodeSetLocalDescription, err))
 		return
 	}
 	p.syncSignalingState()
@@ -211,7 +233,7 @@ func (p *Peer) describe(create func() (webrtc.SessionDescription, error), code E
 // wire: trickle option removed when trickle is off, our max-message-size
 // added, then the user's SDPTransform.
 func (p *Peer) sendLocalDescription() {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	ld := p.pc.LocalDescription()
@@ -232,27 +254,27 @@ func (p *Peer) sendLocalDescription() {
 // whenICEComplete runs f now with trickle on, else once gathering is done or
 // ICECompleteTimeout after the first candidate.
 func (p *Peer) whenICEComplete(f func()) {
-	if p.opts.trickle || p.st.iceComplete {
+	if p.opts.trickle || p.actor.iceComplete {
 		f()
 		return
 	}
-	p.st.iceWaiters = append(p.st.iceWaiters, f)
+	p.actor.iceWaiters = append(p.actor.iceWaiters, f)
 }
 
 func (p *Peer) setICEComplete() {
-	if p.st.iceComplete {
+	if p.actor.iceComplete {
 		return
 	}
-	p.st.iceComplete = true
-	waiters := p.st.iceWaiters
-	p.st.iceWaiters = nil
+	p.actor.iceComplete = true
+	waiters := p.actor.iceWaiters
+	p.actor.iceWaiters = nil
 	for _, f := range waiters {
 		f()
 	}
 }
 
 func (p *Peer) onICECandidate(c *webrtc.ICECandidate) {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	if c == nil { // gathering complete: never signalled
@@ -264,10 +286,10 @@ func (p *Peer) onICECandidate(c *webrtc.ICECandidate) {
 		p.emit(event{kind: evSignal, signal: Signal{Type: SignalCandidate, Candidate: &init}})
 		p.log.Debugf("%s signal candidate %s", p.id, init.Candidate)
 	}
-	if p.st.iceTimer == nil && !p.st.iceComplete {
-		p.st.iceTimer = time.AfterFunc(p.opts.ICECompleteTimeout, func() {
+	if p.actor.iceTimer == nil && !p.actor.iceComplete {
+		p.actor.iceTimer = time.AfterFunc(p.opts.ICECompleteTimeout, func() {
 			p.post(func() {
-				if !p.destroyed.Load() {
+				if !p.Destroyed() {
 					p.log.Debugf("%s ICE gathering timed out, signalling what we have", p.id)
 					p.setICEComplete()
 				}
@@ -277,19 +299,19 @@ func (p *Peer) onICECandidate(c *webrtc.ICECandidate) {
 }
 
 func (p *Peer) onICEStateChange() {
-	if p.destroyed.Load() {
+	if p.Destroyed() {
 		return
 	}
 	ice, gathering := p.pc.ICEConnectionState(), p.pc.ICEGatheringState()
 	p.emit(event{kind: evICEState, ice: ice, gathering: gathering})
 	switch ice {
 	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
-		p.st.pcReady = true
+		p.actor.iceReady = true
 		p.maybeReady()
 	case webrtc.ICEConnectionStateFailed:
-		p.destroyNow(&Error{Code: ErrCodeICEConnectionFailure, Err: ErrICEFailed})
+		p.destroyOnActor(&Error{Code: ErrCodeICEConnectionFailure, Err: ErrICEFailed})
 	case webrtc.ICEConnectionStateClosed:
-		p.destroyNow(&Error{Code: ErrCodeICEConnectionClosed, Err: ErrICEClosed})
+		p.destroyOnActor(&Error{Code: ErrCodeICEConnectionClosed, Err: ErrICEClosed})
 	}
 }
 
@@ -298,110 +320,18 @@ func (p *Peer) onICEStateChange() {
 // actor tracks the state itself.
 func (p *Peer) syncSignalingState() {
 	cur := p.pc.SignalingState()
-	if cur == p.st.signaling {
+	if cur == p.actor.signaling {
 		return
 	}
-	p.st.signaling = cur
+	p.actor.signaling = cur
 	if cur == webrtc.SignalingStateStable {
-		p.st.isNegotiating = false
-		if p.st.queuedNegotiation {
-			p.st.queuedNegotiation = false
+		p.actor.isNegotiating = false
+		if p.actor.queuedNegotiation {
+			p.actor.queuedNegotiation = false
 			p.needsNegotiation()
 		} else {
 			p.emit(event{kind: evNegotiated})
 		}
 	}
 	p.emit(event{kind: evSignalingState, signaling: cur})
-}
-
-// guardDataOnlyAnswer works around Pion v3 (fixed in v4, pion/webrtc#3066):
-// when the current remote description has a single media section, Pion
-// gives any RTP stream it does not know yet to that section, even when it
-// is the data channel's m=application. After a renegotiation that adds
-// media, the remote starts sending as soon as it has answered, so its first
-// packets reach us before its answer: Pion then made a bogus video track of
-// them and the real track never fired. With an a=rid line in the section
-// Pion leaves such streams to its MID-based routing, which finds the right
-// transceiver. Only the description given to Pion is changed; a data
-// section ignores rid.
-func guardDataOnlyAnswer(sdp string) string {
-	if strings.Count(sdp, "\nm=") != 1 || !strings.Contains(sdp, "\nm=application ") {
-		return sdp
-	}
-	if strings.HasSuffix(sdp, "\n") {
-		return sdp + "a=rid:simplepeer-data recv\r\n"
-	}
-	return sdp + "\r\na=rid:simplepeer-data recv\r\n"
-}
-
-// filterTrickle removes a=ice-options:trickle (simple-peer #354).
-func filterTrickle(sdp string) string {
-	return removeLines(sdp, func(l string) bool { return strings.TrimSpace(l) == "a=ice-options:trickle" })
-}
-
-func removeLines(sdp string, drop func(string) bool) string {
-	lines := strings.SplitAfter(sdp, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if !drop(l) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "")
-}
-
-// withoutPhantomSenders fixes the direction of answered media sections in
-// which we send nothing. Pion answers a remote recvonly transceiver with
-// a=sendonly (and sendrecv with sendrecv) even with no track to send, so a
-// browser would fire track and stream for media that never comes; a
-// browser answers inactive (recvonly) there. A section with a track has an
-// a=msid line.
-func withoutPhantomSenders(sdp string) string {
-	sections := strings.SplitAfter(sdp, "\nm=")
-	for i, sec := range sections {
-		if i == 0 || !(strings.HasPrefix(sec, "audio") || strings.HasPrefix(sec, "video")) ||
-			strings.Contains(sec, "\na=msid:") {
-			continue
-		}
-		sec = strings.Replace(sec, "\na=sendonly\r\n", "\na=inactive\r\n", 1)
-		sections[i] = strings.Replace(sec, "\na=sendrecv\r\n", "\na=recvonly\r\n", 1)
-	}
-	return strings.Join(sections, "")
-}
-
-// addMaxMessageSize adds a=max-message-size (RFC 8841) after a=sctp-port in
-// the data section when the SDP has none, so the remote knows what this peer
-// can receive.
-func addMaxMessageSize(sdp string, size int) string {
-	if strings.Contains(sdp, "a=max-message-size:") || !strings.Contains(sdp, "a=sctp-port:") {
-		return sdp
-	}
-	lines := strings.SplitAfter(sdp, "\n")
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString(l)
-		if strings.HasPrefix(l, "a=sctp-port:") {
-			b.WriteString("a=max-message-size:" + strconv.Itoa(size) + "\r\n")
-		}
-	}
-	return b.String()
-}
-
-// remoteMaxMessageSize returns the a=max-message-size in sdp: 65,536 when
-// absent (RFC 8841 section 6.1), 0 for "no limit".
-func remoteMaxMessageSize(sdp string) int {
-	const key = "a=max-message-size:"
-	i := strings.Index(sdp, key)
-	if i < 0 {
-		return 65536
-	}
-	v := sdp[i+len(key):]
-	if j := strings.IndexAny(v, "\r\n"); j >= 0 {
-		v = v[:j]
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 {
-		return 65536
-	}
-	return n
 }

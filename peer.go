@@ -26,56 +26,51 @@ type Peer struct {
 	pc        *webrtc.PeerConnection
 
 	// The actor: one goroutine runs every op posted to ops, in order, and
-	// owns the PeerConnection's negotiation state below. It never calls user
-	// code and never waits for the dispatcher.
+	// owns the PeerConnection's negotiation state in actor. It never calls
+	// user code and never waits for the dispatcher.
 	ops       *fifo[func()]
 	actorDone chan struct{}
-	st        actorState
+	actor     actorState
 
-	// The dispatcher delivers events to handlers, in order (events.go).
-	ev eventState
+	ev   eventState // the dispatcher delivers events to handlers (events.go)
+	life lifecycle  // closing, dying, torn (lifecycle.go)
 
-	// Lifecycle. done is closed when destruction starts (for any reason);
-	// closing when the user asks for it (Close or Destroy); torn when the
-	// connection is fully torn down.
-	destroyOnce sync.Once
-	closeOnce   sync.Once
-	done        chan struct{}
-	closing     chan struct{}
-	torn        chan struct{}
-	destroyed   atomic.Bool
-
-	// Data path (datachannel.go, conn.go).
+	// Data path (datachannel.go, inbox.go, conn.go).
 	mu          sync.Mutex // guards the fields below
 	dc          *webrtc.DataChannel
-	rwc         datachannel.ReadWriteCloser
-	acked       chan struct{} // closed when the remote has the channel; nil before open
+	channel     datachannel.ReadWriteCloser // dc, detached; nil before open
+	acked       chan struct{}               // closed when the remote has the channel; nil before open
+	readerDone  chan struct{}               // closed when readLoop ends; nil before open
 	channelName string
 	connected   bool
 	prebuf      []byte // Write before connect; flushed at connect
 	localAddr   net.Addr
 	remoteAddr  net.Addr
 	sendLimit   int
-	sentData    atomic.Bool // Send or Write put data on the channel
 
-	connectedCh chan struct{} // closed at connect
-	low         chan struct{} // buffered amount fell to the low mark
-	wlock       chan struct{} // serializes Write calls
-	rx          inbox
-	rdl, wdl    deadline
-	readerDone  chan struct{} // closed when the reader goroutine ends; nil before open
+	sentData           atomic.Bool   // Send or Write put data on the channel
+	remoteChannelTaken atomic.Bool   // a non-initiator has its channel from the remote
+	connectedCh        chan struct{} // closed at connect
+	bufferedLow        notifier      // the unacknowledged amount fell to the low mark
+	writeLock          chan struct{} // serializes Write calls
+	inbox              inbox
+	refused            drains // the remote's extra channels being drained
+	readDeadline       deadline
+	writeDeadline      deadline
 }
 
 // actorState is touched only by the actor goroutine.
 type actorState struct {
-	pcReady, channelReady, connecting bool
-	signaling                         webrtc.SignalingState
+	iceReady, channelReady, connectEmitted bool
+	signaling                              webrtc.SignalingState
 
 	iceComplete bool
 	iceTimer    *time.Timer
 	iceWaiters  []func()
 
 	pendingCandidates []webrtc.ICECandidateInit
+	remoteUfrag       string // of the remote description, to count its candidates
+	remoteCandidates  int    // accepted for remoteUfrag
 
 	isNegotiating, firstNegotiation, batchedNegotiation, queuedNegotiation bool
 
@@ -96,21 +91,17 @@ func New(o *Options) (*Peer, error) {
 		initiator:   opts.Initiator,
 		ops:         newFIFO[func()](),
 		actorDone:   make(chan struct{}),
-		done:        make(chan struct{}),
-		closing:     make(chan struct{}),
-		torn:        make(chan struct{}),
 		connectedCh: make(chan struct{}),
-		low:         make(chan struct{}, 1),
-		wlock:       make(chan struct{}, 1),
+		writeLock:   make(chan struct{}, 1),
 		sendLimit:   maxMessageSize,
 	}
-	p.st.firstNegotiation = true
-	p.st.signaling = webrtc.SignalingStateStable
-	p.st.media.init()
+	p.actor.firstNegotiation = true
+	p.actor.signaling = webrtc.SignalingStateStable
+	p.actor.media.init()
 	p.ev.init()
-	p.rx.init()
-	p.rdl.init()
-	p.wdl.init()
+	p.life.init()
+	p.readDeadline.init()
+	p.writeDeadline.init()
 
 	api, err := p.newAPI()
 	if err != nil {
@@ -182,7 +173,7 @@ func (p *Peer) watchPeerConnection() {
 	pc.OnICEGatheringStateChange(func(webrtc.ICEGathererState) { p.post(p.onICEStateChange) })
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateFailed {
-			p.post(func() { p.destroyNow(&Error{Code: ErrCodeConnectionFailure, Err: ErrConnectionFailed}) })
+			p.post(func() { p.destroyOnActor(&Error{Code: ErrCodeConnectionFailure, Err: ErrConnectionFailed}) })
 		}
 	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) { p.post(func() { p.onICECandidate(c) }) })
@@ -198,21 +189,18 @@ func (p *Peer) watchPeerConnection() {
 	pc.SCTP().OnClose(func(err error) {
 		p.post(func() {
 			p.mu.Lock()
-			reading, dc := p.rwc != nil, p.dc
+			reading, dc := p.channel != nil, p.dc
 			p.mu.Unlock()
 			p.log.Debugf("%s SCTP association closed: %v", p.id, err)
 			opening := dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen
 			if !reading && !opening {
-				p.destroyNow(nil)
+				p.destroyOnActor(nil)
 			}
 		})
 	})
-	if !p.initiator && !isNegotiated(p.opts.channel) {
-		pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-			p.watchBuffered(dc) // before Pion opens it: see watchBuffered
-			p.post(func() { p.setupData(dc) })
-		})
-	}
+	// Every role listens: a channel the remote opens and nobody reads
+	// would stall ours (see refuseChannel).
+	pc.OnDataChannel(p.onRemoteChannel)
 }
 
 // post queues op for the actor. Ops posted after teardown are dropped.
@@ -221,6 +209,9 @@ func (p *Peer) post(op func()) { p.ops.push(op) }
 // call runs op on the actor and returns its error, or ERR_DESTROYED when the
 // peer is torn down before op runs.
 func (p *Peer) call(op func() error) error {
+	if !p.usable() {
+		return errNotCreated()
+	}
 	res := make(chan error, 1)
 	if !p.ops.push(func() { res <- op() }) {
 		return errDestroyed()
@@ -243,7 +234,7 @@ func (p *Peer) actorLoop() {
 	for range p.ops.ready() {
 		for _, op := range p.ops.take() {
 			op()
-			if p.isTornDown() {
+			if isClosed(p.life.torn) {
 				p.ops.close()
 				return
 			}
@@ -251,132 +242,23 @@ func (p *Peer) actorLoop() {
 	}
 }
 
-func (p *Peer) isTornDown() bool {
-	select {
-	case <-p.torn:
-		return true
-	default:
-		return false
-	}
-}
-
-func errDestroyed() error {
-	return &Error{Code: ErrCodeDestroyed, Err: net.ErrClosed}
-}
-
-// Destroy tears the connection down and emits error (when err is non-nil)
-// and then close, once. Destroy(nil) is Close: data already written is
-// flushed first. With a non-nil err, writes stop at once and the teardown
-// waits at most 1 s for the remote to acknowledge what was already sent,
-// so that it learns of the close. Safe to call repeatedly and from any
-// goroutine, including event handlers; it returns when the connection is
-// closed (the close event follows on the event goroutine).
-func (p *Peer) Destroy(err error) {
-	if err == nil {
-		_ = p.Close()
-		return
-	}
-	p.beginClose()
-	p.destroy(err)
-	<-p.torn
-}
-
-// Close flushes data written with Write or Send (waiting up to 5 s for the
-// remote to acknowledge it), then destroys the peer and emits close. It is
-// Destroy(nil), implements io.Closer and net.Conn, always returns nil and is
-// safe to repeat.
-func (p *Peer) Close() error {
-	p.beginClose()
-	p.flush(closeFlushTimeout)
-	p.destroy(nil)
-	<-p.torn
-	return nil
-}
-
-// beginClose stops new reads and writes and wakes blocked ones.
-func (p *Peer) beginClose() {
-	p.closeOnce.Do(func() {
-		close(p.closing)
-		p.rx.closeLocal()
-	})
-}
-
-// destroy starts teardown from any goroutine but the actor's.
-func (p *Peer) destroy(err error) {
-	p.destroyOnce.Do(func() {
-		p.destroyed.Store(true)
-		close(p.done)
-		p.log.Debugf("%s destroying (error: %v)", p.id, err)
-		if !p.ops.push(func() { p.linger(); p.teardown(err) }) {
-			// The actor is gone only after a teardown ran.
-			return
-		}
-	})
-}
-
-// destroyNow destroys from the actor goroutine: teardown runs inline.
-func (p *Peer) destroyNow(err error) {
-	p.destroyOnce.Do(func() {
-		p.destroyed.Store(true)
-		close(p.done)
-		p.log.Debugf("%s destroying (error: %v)", p.id, err)
-		p.teardown(err)
-	})
-}
-
-// linger waits, briefly, until the remote has acknowledged what this peer
-// already sent, before a user-requested teardown. Pion closes the SCTP
-// association without an ABORT, so a remote that has not yet acknowledged
-// the channel's open message (the initiator connects one round trip before
-// the remote has its channel) would otherwise never learn of the close and
-// wait for ICE to time out. Failures skip this: the transport is gone.
-func (p *Peer) linger() {
-	timer := time.NewTimer(lingerTimeout)
-	defer timer.Stop()
-	p.waitDelivered(timer.C, nil) // done is closed already: no stop
-}
-
-// teardown runs on the actor: close channel and connection, wait for the
-// reader, then emit error and close.
-func (p *Peer) teardown(err error) {
-	if p.isTornDown() {
-		return
-	}
-	if p.st.iceTimer != nil {
-		p.st.iceTimer.Stop()
-	}
-	p.mu.Lock()
-	rwc, dc, readerDone := p.rwc, p.dc, p.readerDone
-	p.connected = false
-	p.mu.Unlock()
-	if rwc != nil {
-		_ = rwc.Close()
-	} else if dc != nil {
-		_ = dc.Close()
-	}
-	if cerr := p.pc.GracefulClose(); cerr != nil {
-		p.log.Debugf("%s close: %v", p.id, cerr)
-	}
-	if readerDone != nil {
-		<-readerDone
-	}
-	p.st.media.stop()
-	if err != nil {
-		p.emit(event{kind: evError, err: err})
-	}
-	p.emit(event{kind: evClose})
-	close(p.torn)
-}
-
 // ID returns a short random identifier, handy in logs.
-func (p *Peer) ID() string { return p.id }
+func (p *Peer) ID() string {
+	if !p.usable() {
+		return ""
+	}
+	return p.id
+}
 
 // Initiator reports whether this peer makes the offers.
-func (p *Peer) Initiator() bool { return p.initiator }
+func (p *Peer) Initiator() bool { return p.usable() && p.initiator }
 
 // ChannelName returns the data channel label: the initiator's choice, or the
 // remote's once the channel arrives on a non-initiator.
 func (p *Peer) ChannelName() string {
+	if !p.usable() {
+		return ""
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.channelName
@@ -385,21 +267,32 @@ func (p *Peer) ChannelName() string {
 // Connected reports whether connect has fired and the peer is not yet
 // destroyed.
 func (p *Peer) Connected() bool {
+	if !p.usable() {
+		return false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.connected && !p.destroyed.Load()
+	return p.connected && !p.Destroyed()
 }
 
-// Destroyed reports whether the peer has been destroyed (or is being).
-func (p *Peer) Destroyed() bool { return p.destroyed.Load() }
-
-// GetStats returns Pion's statistics for the connection.
-func (p *Peer) GetStats() webrtc.StatsReport { return p.pc.GetStats() }
+// GetStats returns Pion's statistics for the connection (an empty report
+// for a Peer not made by New).
+func (p *Peer) GetStats() webrtc.StatsReport {
+	if !p.usable() {
+		return webrtc.StatsReport{}
+	}
+	return p.pc.GetStats()
+}
 
 // PeerConnection returns the underlying Pion connection, for what this API
-// does not cover. Changing its negotiation state behind the Peer's back
-// (descriptions, handlers) breaks the Peer.
-func (p *Peer) PeerConnection() *webrtc.PeerConnection { return p.pc }
+// does not cover (nil for a Peer not made by New). Changing its negotiation
+// state behind the Peer's back (descriptions, handlers) breaks the Peer.
+func (p *Peer) PeerConnection() *webrtc.PeerConnection {
+	if !p.usable() {
+		return nil
+	}
+	return p.pc
+}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -2,6 +2,8 @@ package simplepeer
 
 import "sync"
 
+// Queues and wake-ups shared by the actor, the dispatcher and the data path.
+
 // fifo is an unbounded queue that never blocks its producers: Pion calls
 // back from its own goroutines (some of them synchronously on the ICE agent),
 // so posting work must not wait for the consumer. There is exactly one
@@ -54,4 +56,34 @@ func (q *fifo[T]) close() []T {
 	items := q.items
 	q.items = nil
 	return items
+}
+
+// notifier wakes every goroutine waiting for a change, not just one: wait
+// returns a channel that the next notify closes. A waiter takes the channel
+// before it checks its condition, so a change in between is not missed.
+// The zero value is ready to use; a channel is made only while somebody
+// waits.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed by the next notify.
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+// notify wakes every current waiter.
+func (n *notifier) notify() {
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
 }

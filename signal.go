@@ -83,9 +83,26 @@ func (s Signal) MarshalJSON() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// Limits on what a peer accepts from the remote, so that hostile input is
+// refused in bounded memory. Real SDPs are a few KiB (tens with many
+// tracks), candidate lines a few hundred bytes, and a browser gathers tens
+// of candidates.
+const (
+	maxSDPSize          = 1 << 20
+	maxCandidateSize    = 4 << 10
+	maxRemoteCandidates = 1000 // per remote ICE session (ice-ufrag)
+	// maxSignalSize bounds ParseSignal's input: an SDP at its limit with
+	// every byte escaped in JSON (\r\n takes 4 bytes), plus the envelope.
+	maxSignalSize = 2*maxSDPSize + 4<<10
+)
+
 // ParseSignal decodes one JSON signal message, as sent by simple-peer or by
-// OnSignal, and checks that it is usable. Errors have code ERR_SIGNALING.
+// OnSignal, and checks that it is usable. Errors have code ERR_SIGNALING;
+// input over 2 MiB is refused before it is decoded.
 func ParseSignal(data []byte) (Signal, error) {
+	if len(data) > maxSignalSize {
+		return Signal{}, newError(ErrCodeSignaling, "%w: %d bytes of JSON, the limit is %d", ErrSignalTooLarge, len(data), maxSignalSize)
+	}
 	var s Signal
 	if err := json.Unmarshal(data, &s); err != nil {
 		return Signal{}, newError(ErrCodeSignaling, "%w: %v", ErrInvalidSignal, err)
@@ -118,9 +135,15 @@ func (s Signal) normalize() (SignalType, error) {
 		if strings.TrimSpace(s.SDP) == "" {
 			return bad(string(t) + " without sdp")
 		}
+		if len(s.SDP) > maxSDPSize {
+			return "", newError(ErrCodeSignaling, "%w: sdp of %d bytes, the limit is %d", ErrSignalTooLarge, len(s.SDP), maxSDPSize)
+		}
 	case SignalCandidate:
 		if s.Candidate == nil {
 			return bad("candidate message without candidate")
+		}
+		if n := candidateSize(s.Candidate); n > maxCandidateSize {
+			return "", newError(ErrCodeSignaling, "%w: candidate of %d bytes, the limit is %d", ErrSignalTooLarge, n, maxCandidateSize)
 		}
 	case SignalRenegotiate:
 		if !s.Renegotiate {
@@ -148,21 +171,34 @@ func (s Signal) normalize() (SignalType, error) {
 
 // checkCandidate parses a remote candidate line before it is queued, so that
 // garbage is reported to the caller of Signal instead of destroying the peer
-// later. It reports skip for candidates to ignore: the end-of-candidates
-// marker and mDNS (.local) candidates, which simple-peer ignores too.
-func checkCandidate(c *webrtc.ICECandidateInit) (skip bool, err error) {
-	line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c.Candidate), "a="))
+// later. It reports end for the end-of-candidates marker, which needs no
+// handling. An mDNS (.local) candidate that does not parse is left to Pion,
+// as simple-peer leaves it to the browser: failing to add it is ignored.
+func checkCandidate(c *webrtc.ICECandidateInit) (end bool, err error) {
+	line := candidateLine(c.Candidate)
 	if line == "" {
 		return true, nil
 	}
-	cand, perr := ice.UnmarshalCandidate(line)
-	if perr != nil {
-		if isMDNSCandidate(line) {
-			return true, nil
-		}
+	if _, perr := ice.UnmarshalCandidate(line); perr != nil && !isMDNSCandidate(line) {
 		return false, newError(ErrCodeSignaling, "%w: cannot parse candidate %s: %v", ErrInvalidSignal, strconvQuote(c.Candidate), perr)
 	}
-	return strings.HasSuffix(cand.Address(), ".local"), nil
+	return false, nil
+}
+
+// candidateLine returns the candidate attribute without "a=" and spaces.
+func candidateLine(s string) string {
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "a="))
+}
+
+func candidateSize(c *webrtc.ICECandidateInit) int {
+	n := len(c.Candidate)
+	if c.SDPMid != nil {
+		n += len(*c.SDPMid)
+	}
+	if c.UsernameFragment != nil {
+		n += len(*c.UsernameFragment)
+	}
+	return n
 }
 
 // isMDNSCandidate reports whether the connection-address field (the fifth

@@ -129,22 +129,23 @@ func (p *Peer) waitConnected() error {
 
 // LocalAddr returns the local address of the selected ICE candidate pair
 // once connected, or an empty address before.
-func (p *Peer) LocalAddr() net.Addr { return p.addr(&p.localAddr) }
+func (p *Peer) LocalAddr() net.Addr { return p.addr(func() net.Addr { return p.localAddr }) }
 
 // RemoteAddr returns the remote address of the selected ICE candidate pair
 // once connected, or an empty address before.
-func (p *Peer) RemoteAddr() net.Addr { return p.addr(&p.remoteAddr) }
+func (p *Peer) RemoteAddr() net.Addr { return p.addr(func() net.Addr { return p.remoteAddr }) }
 
-func (p *Peer) addr(a *net.Addr) net.Addr {
+// addr returns get() under the lock, or an empty address before connect.
+func (p *Peer) addr(get func() net.Addr) net.Addr {
 	if !p.usable() {
 		return hostAddr{network: "udp"}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if *a == nil {
-		return hostAddr{network: "udp"}
+	if a := get(); a != nil {
+		return a
 	}
-	return *a
+	return hostAddr{network: "udp"}
 }
 
 // SetDeadline sets both the read and the write deadline.

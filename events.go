@@ -106,6 +106,9 @@ func (p *Peer) emit(ev event) { p.ev.queue.push(ev) }
 // of that kind delivered: by the dispatcher while it runs, so they stay on
 // its goroutine, or right here once it has exited.
 func (p *Peer) setHandler(kind eventKind, set func(h *handlers)) {
+	if !p.usable() {
+		return
+	}
 	e := &p.ev
 	e.mu.Lock()
 	set(&e.h)

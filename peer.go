@@ -84,6 +84,11 @@ type actorState struct {
 // ERR_SENDER_ALREADY_ADDED (a track given twice in Options.Tracks).
 func New(o *Options) (*Peer, error) {
 	opts := newOptions(o)
+	if isNegotiated(opts.channel) && opts.channel.ID == nil {
+		// Each side would pick its own stream ID, and the channel would
+		// never open (the W3C API refuses this too).
+		return nil, newError(ErrCodeDataChannel, "a negotiated channel needs ChannelConfig.ID, the same on both peers")
+	}
 	p := &Peer{
 		id:          randomHex(4)[:7],
 		opts:        opts,

@@ -1,0 +1,38 @@
+package simplepeer
+
+// Internals the black-box tests measure bounds with.
+
+// InboxState returns what p holds of received, unconsumed data: the budget
+// charged (bytes plus rxMessageCost per message) and the messages queued as
+// data events for the dispatcher.
+func InboxState(p *Peer) (charged, events int) {
+	p.inbox.mu.Lock()
+	defer p.inbox.mu.Unlock()
+	return p.inbox.charged, p.inbox.events
+}
+
+// HeldEvents returns how many events p holds, per kind, for handlers that
+// are not set.
+func HeldEvents(p *Peer) map[string]int {
+	names := map[eventKind]string{evSignal: "signal", evConnect: "connect", evData: "data", evError: "error",
+		evClose: "close", evTrack: "track", evStream: "stream", evNegotiated: "negotiated",
+		evICEState: "iceState", evSignalingState: "signalingState"}
+	p.ev.mu.Lock()
+	defer p.ev.mu.Unlock()
+	held := map[string]int{}
+	for k, evs := range p.ev.held {
+		if len(evs) > 0 {
+			held[names[eventKind(k)]] = len(evs)
+		}
+	}
+	return held
+}
+
+// Budget limits, for tests that check them.
+const (
+	RxBudget       = rxBudget
+	RxMessageCost  = rxMessageCost
+	HighWater      = highWater
+	MaxHeld        = maxHeld
+	MaxRemoteCands = maxRemoteCandidates
+)

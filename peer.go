@@ -89,6 +89,9 @@ type actorState struct {
 // ERR_SENDER_ALREADY_ADDED (a track given twice in Options.Tracks).
 func New(o *Options) (*Peer, error) {
 	opts := newOptions(o)
+	if err := checkSettingEngine(&opts.settings); err != nil {
+		return nil, wrapError(ErrCodePCConstructor, err)
+	}
 	p := &Peer{
 		id:          randomHex(4)[:7],
 		opts:        opts,

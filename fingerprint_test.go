@@ -31,10 +31,13 @@ import (
 //     ERR_SET_REMOTE_DESCRIPTION (webrtc.ErrSessionDescriptionNoFingerprint),
 //     then close, and Signal returns the same error.
 //
-// The other side checked a genuine certificate and learns nothing of the
-// failure: the verifier's DTLS close_notify is not reported by Pion v3, so
-// it waits for ICE to time out (ERR_ICE_CONNECTION_FAILURE after Pion's
-// default 5 s + 25 s; this test shortens the timeouts to 0.5 s + 1.5 s).
+// The other side checked a genuine certificate. Usually its handshake
+// completes and it learns nothing of the failure: the verifier's DTLS
+// close_notify is not reported by Pion v3, so it waits for ICE to time out
+// (ERR_ICE_CONNECTION_FAILURE after Pion's default 5 s + 25 s; this test
+// shortens the timeouts to 0.5 s + 1.5 s). Rarely (about 1 case in 100)
+// the verifier's close cuts its handshake short, and it fails at once with
+// ERR_CONNECTION_FAILURE.
 // When the offer has no fingerprint, the initiator never gets an answer and
 // waits for one forever, like a browser does; the test ends it.
 //
@@ -191,8 +194,11 @@ func runFingerprintCase(t *testing.T, in webrtc.SDPType, verifier int, otherWait
 		if len(got) != 2 || got[0].err != errTestOver {
 			t.Errorf("other side's events %v, want only the test's error, then close", got)
 		}
-	case len(got) != 2 || got[0].kind != "error" || simplepeer.Code(got[0].err) != simplepeer.ErrCodeICEConnectionFailure:
-		t.Errorf("other side's events %v, want error %s, then close", got, simplepeer.ErrCodeICEConnectionFailure)
+	case len(got) != 2 || got[0].kind != "error" ||
+		(simplepeer.Code(got[0].err) != simplepeer.ErrCodeICEConnectionFailure &&
+			simplepeer.Code(got[0].err) != simplepeer.ErrCodeConnectionFailure):
+		t.Errorf("other side's events %v, want error %s (or %s), then close",
+			got, simplepeer.ErrCodeICEConnectionFailure, simplepeer.ErrCodeConnectionFailure)
 	default:
 		t.Logf("other side (peer %d): %v after %v", 2-verifier, got[0].err, got[0].at.Round(time.Millisecond))
 	}

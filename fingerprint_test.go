@@ -26,7 +26,8 @@ import (
 //     Pion does not know: ICE connects, the DTLS handshake completes, Pion's
 //     check of the remote certificate fails, the connection state becomes
 //     failed: error ERR_CONNECTION_FAILURE (ErrConnectionFailed; the reason
-//     is only in Pion's "pc" warning), then close, a few ms after New;
+//     is only in Pion's "pc" warning), then close, 10-30 ms after New
+//     (seconds at worst under -race on a loaded machine);
 //   - no fingerprint line: SetRemoteDescription refuses the SDP: error
 //     ERR_SET_REMOTE_DESCRIPTION (webrtc.ErrSessionDescriptionNoFingerprint),
 //     then close, and Signal returns the same error.

@@ -84,6 +84,9 @@ type actorState struct {
 // ERR_SENDER_ALREADY_ADDED (a track given twice in Options.Tracks).
 func New(o *Options) (*Peer, error) {
 	opts := newOptions(o)
+	if err := checkSettingEngine(&opts.settings); err != nil {
+		return nil, wrapError(ErrCodePCConstructor, err)
+	}
 	if isNegotiated(opts.channel) && opts.channel.ID == nil {
 		// Each side would pick its own stream ID, and the channel would
 		// never open (the W3C API refuses this too).

@@ -139,27 +139,14 @@ func newOptions(o *Options) *options {
 	}
 	if out.LoggerFactory == nil {
 		out.LoggerFactory = nopLoggerFactory{}
+	} else {
+		out.LoggerFactory = redactingFactory{out.LoggerFactory}
 	}
-	if out.settings.LoggerFactory == nil {
+	if lf := out.settings.LoggerFactory; lf != nil {
+		out.settings.LoggerFactory = redactingFactory{lf}
+	} else {
 		// Pion would otherwise print its warnings to stderr.
 		out.settings.LoggerFactory = out.LoggerFactory
 	}
 	return out
 }
-
-type nopLoggerFactory struct{}
-
-func (nopLoggerFactory) NewLogger(string) logging.LeveledLogger { return nopLogger{} }
-
-type nopLogger struct{}
-
-func (nopLogger) Trace(string)          {}
-func (nopLogger) Tracef(string, ...any) {}
-func (nopLogger) Debug(string)          {}
-func (nopLogger) Debugf(string, ...any) {}
-func (nopLogger) Info(string)           {}
-func (nopLogger) Infof(string, ...any)  {}
-func (nopLogger) Warn(string)           {}
-func (nopLogger) Warnf(string, ...any)  {}
-func (nopLogger) Error(string)          {}
-func (nopLogger) Errorf(string, ...any) {}

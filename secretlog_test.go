@@ -33,8 +33,8 @@ import (
 // with %v, the SEC 1 and PKCS #8 DER in hex and base64, the PEM). Each
 // leaking line is reported with its peer, scope and level.
 //
-// Today it fails, by design, to show a leak for the library to fix (with a
-// redacting LoggerFactory): pion/ice v2.3.38 logs, at debug level in scope
+// It failed before the library redacted its log (logging.go), because
+// pion/ice v2.3.38 logs, at debug level in scope
 // "ice", `Started agent: isControlling? %t, remoteUfrag: %q, remotePwd: %q`
 // (agent.go, startConnectivityChecks), so each peer's log holds the other
 // peer's ICE password. Neither private key appears anywhere.

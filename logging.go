@@ -1,0 +1,108 @@
+package simplepeer
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pion/logging"
+)
+
+// Logging. The library logs through the logging.LoggerFactory the caller
+// gives (simple-peer's debug): nothing by default. Every line, the
+// library's and Pion's, passes through a redacting logger first, so that no
+// secret reaches the log at any level: Pion's ICE agent logs the remote's
+// ICE password at debug level, and an SDP line holds the local one.
+
+// redact replaces the value that follows a password or credential name in
+// a log line ("remotePwd: \"...\"", "a=ice-pwd:...", "Credential:...").
+func redact(s string) string {
+	lower := strings.ToLower(s)
+	var b strings.Builder
+	done := 0 // s[:done] is written to b
+	for i := 0; i < len(s); {
+		n := secretNameAt(lower, i)
+		if n == 0 {
+			i++
+			continue
+		}
+		j := i + n
+		j += span(s[j:], `" `)
+		if j == len(s) || (s[j] != ':' && s[j] != '=') {
+			i += n
+			continue
+		}
+		j++
+		j += span(s[j:], `" `)
+		end := j + strings.IndexFunc(s[j:], func(r rune) bool { return strings.ContainsRune("\" \t,}]\r\n", r) })
+		if end < j {
+			end = len(s)
+		}
+		if end > j {
+			b.WriteString(s[done:j])
+			b.WriteString("[redacted]")
+			done = end
+		}
+		i = end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// secretNameAt returns the length of the secret's name at lower[i:], or 0.
+func secretNameAt(lower string, i int) int {
+	for _, name := range []string{"pwd", "password", "credential"} {
+		if strings.HasPrefix(lower[i:], name) {
+			return len(name)
+		}
+	}
+	return 0
+}
+
+// span returns how many leading bytes of s are in set.
+func span(s, set string) int {
+	n := 0
+	for n < len(s) && strings.IndexByte(set, s[n]) >= 0 {
+		n++
+	}
+	return n
+}
+
+// redactingFactory wraps a LoggerFactory so that its loggers redact.
+type redactingFactory struct{ logging.LoggerFactory }
+
+func (f redactingFactory) NewLogger(scope string) logging.LeveledLogger {
+	return redactingLogger{f.LoggerFactory.NewLogger(scope)}
+}
+
+type redactingLogger struct{ l logging.LeveledLogger }
+
+func (r redactingLogger) Trace(m string)            { r.l.Trace(redact(m)) }
+func (r redactingLogger) Tracef(f string, a ...any) { r.l.Trace(redact(fmt.Sprintf(f, a...))) }
+func (r redactingLogger) Debug(m string)            { r.l.Debug(redact(m)) }
+func (r redactingLogger) Debugf(f string, a ...any) { r.l.Debug(redact(fmt.Sprintf(f, a...))) }
+func (r redactingLogger) Info(m string)             { r.l.Info(redact(m)) }
+func (r redactingLogger) Infof(f string, a ...any)  { r.l.Info(redact(fmt.Sprintf(f, a...))) }
+func (r redactingLogger) Warn(m string)             { r.l.Warn(redact(m)) }
+func (r redactingLogger) Warnf(f string, a ...any)  { r.l.Warn(redact(fmt.Sprintf(f, a...))) }
+func (r redactingLogger) Error(m string)            { r.l.Error(redact(m)) }
+func (r redactingLogger) Errorf(f string, a ...any) { r.l.Error(redact(fmt.Sprintf(f, a...))) }
+
+type nopLoggerFactory struct{}
+
+func (nopLoggerFactory) NewLogger(string) logging.LeveledLogger { return nopLogger{} }
+
+type nopLogger struct{}
+
+func (nopLogger) Trace(string)          {}
+func (nopLogger) Tracef(string, ...any) {}
+func (nopLogger) Debug(string)          {}
+func (nopLogger) Debugf(string, ...any) {}
+func (nopLogger) Info(string)           {}
+func (nopLogger) Infof(string, ...any)  {}
+func (nopLogger) Warn(string)           {}
+func (nopLogger) Warnf(string, ...any)  {}
+func (nopLogger) Error(string)          {}
+func (nopLogger) Errorf(string, ...any) {}

@@ -17,6 +17,16 @@ import (
 // timeouts, and a switch that drops every packet between them while on.
 func vnetPair(t *testing.T) (p1, p2 *simplepeer.Peer, drop *atomic.Bool) {
 	t.Helper()
+	return vnetPairWith(t, func(se *webrtc.SettingEngine) {
+		// disconnected after 400 ms of silence, failed 1.5 s later.
+		se.SetICETimeouts(400*time.Millisecond, 1500*time.Millisecond, 100*time.Millisecond)
+	})
+}
+
+// vnetPairWith is vnetPair with Pion's ICE timeouts unless tune changes
+// the settings.
+func vnetPairWith(t *testing.T, tune func(*webrtc.SettingEngine)) (p1, p2 *simplepeer.Peer, drop *atomic.Bool) {
+	t.Helper()
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelError
 	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.99.0.0/24", LoggerFactory: lf})
@@ -37,8 +47,7 @@ func vnetPair(t *testing.T) (p1, p2 *simplepeer.Peer, drop *atomic.Bool) {
 		se.SetNet(n)
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 		se.SetPrflxAcceptanceMinWait(0)
-		// disconnected after 400 ms of silence, failed 1.5 s later.
-		se.SetICETimeouts(400*time.Millisecond, 1500*time.Millisecond, 100*time.Millisecond)
+		tune(se)
 		return &simplepeer.Options{Initiator: initiator, Config: &webrtc.Configuration{}, SettingEngine: se}
 	}
 	o1, o2 := opts(true, "10.99.0.1"), opts(false, "10.99.0.2")

@@ -304,3 +304,39 @@ func TestCloseInsideHandler(t *testing.T) {
 	recv(t, closed, "close after the handler")
 	recv(t, p1.Done(), "Done")
 }
+
+// Close's and Destroy's worst cases are bounded: against a remote that has
+// vanished (every packet dropped, ICE not yet failed) with data
+// unacknowledged, Close gives up its flush after 5 s and Destroy its linger
+// after 1 s. The bound checked is generous; the figures are logged.
+func TestCloseBoundedWhenRemoteVanishes(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		close func(*simplepeer.Peer)
+	}{
+		{"Close", func(p *simplepeer.Peer) { _ = p.Close() }},
+		{"Destroy", func(p *simplepeer.Peer) { p.Destroy(errors.New("bye")) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p1, p2, drop := vnetPairWith(t, func(*webrtc.SettingEngine) {})
+			connected(t, p1, p2)
+			drop.Store(true)
+			if _, err := p1.Write(make([]byte, 32<<10)); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			closed := make(chan struct{})
+			go func() {
+				c.close(p1)
+				close(closed)
+			}()
+			select {
+			case <-closed:
+			case <-time.After(15 * time.Second):
+				t.Fatalf("%s against a vanished remote did not return within 15 s", c.name)
+			}
+			t.Logf("%s took %v with a vanished remote", c.name, time.Since(start).Round(time.Millisecond))
+			p2.Destroy(errors.New("test over"))
+		})
+	}
+}

@@ -77,6 +77,13 @@ func (p *Peer) handleSignal(s Signal, t SignalType) error {
 		if p.initiator {
 			return newError(ErrCodeSignaling, "%w: the initiator makes the offers and cannot accept one", ErrInvalidSignal)
 		}
+		if rd := p.pc.RemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && sameSession(rd.SDP, s.SDP) {
+			// The same offer again (a signalling relay that retries):
+			// answering it anew would be a second answer the initiator
+			// refuses, and Pion would start a new ICE session for it.
+			p.log.Debugf("%s ignoring a repeated offer", p.id)
+			return nil
+		}
 		if err := p.setRemote(webrtc.SDPTypeOffer, s.SDP); err != nil {
 			return err
 		}
@@ -298,11 +305,11 @@ func (p *Peer) onICECandidate(c *webrtc.ICECandidate) {
 	}
 }
 
-func (p *Peer) onICEStateChange() {
+func (p *Peer) onICEStateChange(ice webrtc.ICEConnectionState, gathering webrtc.ICEGatheringState) {
 	if p.Destroyed() {
 		return
 	}
-	ice, gathering := p.pc.ICEConnectionState(), p.pc.ICEGatheringState()
+	p.actor.ice, p.actor.gathering = ice, gathering
 	p.emit(event{kind: evICEState, ice: ice, gathering: gathering})
 	switch ice {
 	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:

@@ -63,6 +63,8 @@ type Peer struct {
 type actorState struct {
 	iceReady, channelReady, connectEmitted bool
 	signaling                              webrtc.SignalingState
+	ice                                    webrtc.ICEConnectionState // as last reported by Pion
+	gathering                              webrtc.ICEGatheringState  // as last reported by Pion
 
 	iceComplete bool
 	iceTimer    *time.Timer
@@ -105,6 +107,8 @@ func New(o *Options) (*Peer, error) {
 	}
 	p.actor.firstNegotiation = true
 	p.actor.signaling = webrtc.SignalingStateStable
+	p.actor.ice = webrtc.ICEConnectionStateNew
+	p.actor.gathering = webrtc.ICEGatheringStateNew
 	p.actor.media.init()
 	p.ev.init()
 	p.life.init()
@@ -177,8 +181,22 @@ func (p *Peer) newAPI() (*webrtc.API, error) {
 // synchronously on Pion's goroutines (ICE), so they only post.
 func (p *Peer) watchPeerConnection() {
 	pc := p.pc
-	pc.OnICEConnectionStateChange(func(webrtc.ICEConnectionState) { p.post(p.onICEStateChange) })
-	pc.OnICEGatheringStateChange(func(webrtc.ICEGathererState) { p.post(p.onICEStateChange) })
+	// Each state travels with its change: reading Pion's current state when
+	// the op runs could report gathering complete before the candidates
+	// gathered earlier, still queued behind it, are signalled.
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		p.post(func() { p.onICEStateChange(s, p.actor.gathering) })
+	})
+	pc.OnICEGatheringStateChange(func(s webrtc.ICEGathererState) {
+		g := webrtc.ICEGatheringStateComplete
+		switch s {
+		case webrtc.ICEGathererStateNew:
+			g = webrtc.ICEGatheringStateNew
+		case webrtc.ICEGathererStateGathering:
+			g = webrtc.ICEGatheringStateGathering
+		}
+		p.post(func() { p.onICEStateChange(p.actor.ice, g) })
+	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateFailed {
 			p.post(func() { p.destroyOnActor(&Error{Code: ErrCodeConnectionFailure, Err: ErrConnectionFailed}) })

@@ -128,3 +128,21 @@ func iceUfrag(sdp string) string {
 	}
 	return strings.TrimSpace(v)
 }
+
+// sameSession reports whether two descriptions are the same version of the
+// same session: the same o= line (RFC 3264 section 8: a changed
+// description has a higher version).
+func sameSession(a, b string) bool {
+	oa, ob := originLine(a), originLine(b)
+	return oa != "" && oa == ob
+}
+
+// originLine returns sdp's o= line, without its line ending.
+func originLine(sdp string) string {
+	for _, l := range strings.Split(sdp, "\n") {
+		if strings.HasPrefix(l, "o=") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"regexp"
 	"runtime"
 	"sync"
 	"testing"
@@ -314,4 +315,497 @@ func isDone(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// signalHold keeps what a peer signals until it is taken, then forwards
+// what comes later at once, as a relay that reorders or repeats signals.
+type signalHold struct {
+	mu       sync.Mutex
+	held     []simplepeer.Signal
+	live     func(simplepeer.Signal) // set by take: deliver at once
+	gathered bool                    // the peer's ICE gathering completed
+	changed  chan struct{}           // poked on each signal and on gathering
+}
+
+func holdSignals(p *simplepeer.Peer) *signalHold {
+	h := &signalHold{changed: make(chan struct{}, 1)}
+	p.OnSignal(func(s simplepeer.Signal) {
+		h.mu.Lock()
+		live := h.live
+		if live == nil {
+			h.held = append(h.held, s)
+		}
+		h.mu.Unlock()
+		if live != nil {
+			live(s)
+		}
+		poke(h.changed)
+	})
+	p.OnICEStateChange(func(_ webrtc.ICEConnectionState, g webrtc.ICEGatheringState) {
+		if g == webrtc.ICEGatheringStateComplete {
+			h.mu.Lock()
+			h.gathered = true
+			h.mu.Unlock()
+			poke(h.changed)
+		}
+	})
+	return h
+}
+
+// waitGathered waits until the peer has completed ICE gathering, has
+// signalled every candidate of its local description, and has signalled
+// descs descriptions. (The gathering-complete event alone is not enough:
+// see TestGatheringCompleteAfterCandidates.)
+func (h *signalHold) waitGathered(t testing.TB, p *simplepeer.Peer, descs int) {
+	t.Helper()
+	for {
+		h.mu.Lock()
+		n, cands := 0, 0
+		for _, s := range h.held {
+			switch s.Type {
+			case simplepeer.SignalOffer, simplepeer.SignalAnswer:
+				n++
+			case simplepeer.SignalCandidate:
+				cands++
+			}
+		}
+		gathered := h.gathered
+		h.mu.Unlock()
+		if gathered && n >= descs {
+			ld := p.PeerConnection().LocalDescription()
+			// Pion writes each candidate twice, as components 1 and 2.
+			if ld != nil && cands >= len(rtpCandidateLine.FindAllString(ld.SDP, -1)) {
+				return
+			}
+		}
+		select {
+		case <-h.changed:
+		case <-time.After(testTimeout):
+			ld := p.PeerConnection().LocalDescription()
+			t.Fatalf("timed out waiting for signals and ICE gathering: gathered %v, %d descriptions (want %d), %d candidates, local description %v", gathered, n, descs, cands, ld)
+		}
+	}
+}
+
+// take returns the held signals; from now on signals go to live at once.
+func (h *signalHold) take(live func(simplepeer.Signal)) []simplepeer.Signal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.live = live
+	held := h.held
+	h.held = nil
+	return held
+}
+
+// signalResult is one delivery and what Signal returned.
+type signalResult struct {
+	s   simplepeer.Signal
+	err error
+}
+
+// resultLog records deliveries from several goroutines, poking changed
+// (if set) after each.
+type resultLog struct {
+	mu      sync.Mutex
+	res     []signalResult
+	changed chan struct{}
+}
+
+func (l *resultLog) deliver(to *simplepeer.Peer, s simplepeer.Signal) error {
+	err := to.Signal(s)
+	l.mu.Lock()
+	l.res = append(l.res, signalResult{s, err})
+	l.mu.Unlock()
+	poke(l.changed)
+	return err
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (l *resultLog) results() []signalResult {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]signalResult(nil), l.res...)
+}
+
+// checkDeliveries checks what one peer returned: every candidate accepted;
+// of the descriptions of type desc, exactly one accepted when
+// onlyOne (an answer: the initiator has one offer pending), at least one
+// otherwise (a repeated offer may be answered again), and every refusal an
+// ERR_SIGNALING. It returns the number of descriptions accepted.
+func checkDeliveries(t testing.TB, who string, res []signalResult, desc simplepeer.SignalType, onlyOne bool) int {
+	t.Helper()
+	accepted := 0
+	for _, r := range res {
+		switch {
+		case r.s.Type == simplepeer.SignalCandidate && r.err != nil:
+			t.Errorf("%s: Signal(candidate %s) = %v, want nil", who, r.s.Candidate.Candidate, r.err)
+		case r.s.Type == desc && r.err == nil:
+			accepted++
+		case r.s.Type == desc && simplepeer.Code(r.err) != simplepeer.ErrCodeSignaling:
+			t.Errorf("%s: repeated %s = %v, want nil or code %s", who, desc, r.err, simplepeer.ErrCodeSignaling)
+		case r.s.Type != desc && r.s.Type != simplepeer.SignalCandidate:
+			t.Errorf("%s: got a %s signal (%v)", who, r.s.Type, r.err)
+		}
+	}
+	t.Logf("%s: %d of %d %ss accepted", who, accepted, countType(res, desc), desc)
+	if accepted == 0 || onlyOne && accepted != 1 {
+		t.Errorf("%s: %d %ss accepted, want %s", who, accepted, desc, map[bool]string{true: "exactly 1", false: "at least 1"}[onlyOne])
+	}
+	return accepted
+}
+
+// TestSignalsTwiceReorderedAfterClose checks that signals a relay repeats
+// or reorders still connect a pair where the order allows it: every signal
+// delivered twice (an offer again is answered again or refused, a repeated
+// answer is refused with ERR_SIGNALING, and neither destroys a peer);
+// each side's signals reversed or shuffled, so that candidates arrive
+// before the description and are queued; and the whole set delivered again
+// to the closed peers, and to peers closed before any signal, is refused
+// with ERR_DESTROYED.
+func TestSignalsTwiceReorderedAfterClose(t *testing.T) {
+	twice := func(sigs []simplepeer.Signal) []simplepeer.Signal {
+		var out []simplepeer.Signal
+		for _, s := range sigs {
+			out = append(out, s, s)
+		}
+		return out
+	}
+	reversed := func(sigs []simplepeer.Signal) []simplepeer.Signal {
+		out := append([]simplepeer.Signal(nil), sigs...)
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(abuseSeed, 1))
+	t.Logf("seed %d", abuseSeed)
+	cases := []struct {
+		name       string
+		noTrickle  bool
+		live       bool // deliver each signal as it comes (with order applied to it alone)
+		order      func([]simplepeer.Signal) []simplepeer.Signal
+		candsFirst bool // the order puts every candidate before the description
+	}{
+		{name: "twice", live: true, order: twice},
+		{name: "twice without trickle", noTrickle: true, live: true, order: twice},
+		{name: "reversed", order: reversed, candsFirst: true},
+		{name: "twice reversed", order: func(s []simplepeer.Signal) []simplepeer.Signal { return reversed(twice(s)) }, candsFirst: true},
+		{name: "twice shuffled", order: func(s []simplepeer.Signal) []simplepeer.Signal {
+			out := twice(s)
+			rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+			return out
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o1, o2 := testOptions(true), testOptions(false)
+			o1.DisableTrickle, o2.DisableTrickle = tc.noTrickle, tc.noTrickle
+			p1 := newPeer(t, o1)
+			p2 := newPeer(t, o2)
+			failOnDestroy(t, p1, "initiator")
+			failOnDestroy(t, p2, "non-initiator")
+			peers := [2]*simplepeer.Peer{p1, p2}
+			var mu sync.Mutex
+			var sent [2][]simplepeer.Signal // what each peer signalled
+			changed := make(chan struct{}, 1)
+			given := [2]*resultLog{{changed: changed}, {changed: changed}} // what each peer was given
+			record := func(from int, sigs ...simplepeer.Signal) {
+				mu.Lock()
+				sent[from] = append(sent[from], sigs...)
+				mu.Unlock()
+				poke(changed)
+			}
+			sentAnswers := func() []simplepeer.Signal {
+				mu.Lock()
+				defer mu.Unlock()
+				var out []simplepeer.Signal
+				for _, s := range sent[1] {
+					if s.Type == simplepeer.SignalAnswer {
+						out = append(out, s)
+					}
+				}
+				return out
+			}
+			deliver := func(from int, sigs []simplepeer.Signal) {
+				for _, s := range tc.order(sigs) {
+					_ = given[1-from].deliver(peers[1-from], s)
+				}
+			}
+			live := func(from int) func(simplepeer.Signal) {
+				return func(s simplepeer.Signal) {
+					record(from, s)
+					deliver(from, []simplepeer.Signal{s})
+				}
+			}
+			if tc.live {
+				p1.OnSignal(live(0))
+				p2.OnSignal(live(1))
+			} else {
+				h1, h2 := holdSignals(p1), holdSignals(p2)
+				h1.waitGathered(t, p1, 1)
+				batch := h1.take(live(0))
+				record(0, batch...)
+				checkBatch(t, "initiator", batch, simplepeer.SignalOffer, tc.candsFirst, tc.order)
+				deliver(0, batch)
+				offers := 0
+				for _, r := range given[1].results() {
+					if r.s.Type == simplepeer.SignalOffer && r.err == nil {
+						offers++ // each one is answered
+					}
+				}
+				h2.waitGathered(t, p2, offers)
+				batch = h2.take(live(1))
+				record(1, batch...)
+				checkBatch(t, "non-initiator", batch, simplepeer.SignalAnswer, tc.candsFirst, tc.order)
+				deliver(1, batch)
+			}
+			// Every accepted offer answered, every answer delivered.
+			copies := len(tc.order([]simplepeer.Signal{{}}))
+			for {
+				offers := countAccepted(given[1].results(), simplepeer.SignalOffer)
+				answers := len(sentAnswers())
+				if p2.Destroyed() {
+					t.Fatalf("non-initiator destroyed: %v", given[1].results())
+				}
+				if offers > 0 && answers == offers && countType(given[0].results(), simplepeer.SignalAnswer) == copies*answers {
+					break
+				}
+				recv(t, changed, "answers")
+			}
+			checkSameICECredentials(t, given[0].results(), p2)
+			connected(t, p1, p2)
+			exchangeMessages(t, p1, p2)
+			closeAll(t, p1, p2) // no signal is delivered after this
+			checkDeliveries(t, "initiator", given[0].results(), simplepeer.SignalAnswer, true)
+			checkDeliveries(t, "non-initiator", given[1].results(), simplepeer.SignalOffer, false)
+
+			// Everything again, to the closed peers and to peers closed
+			// before any signal.
+			fresh := [2]*simplepeer.Peer{newPeer(t, testOptions(true)), newPeer(t, testOptions(false))}
+			for _, p := range fresh {
+				_ = p.Close()
+			}
+			for from := range 2 {
+				for _, to := range []*simplepeer.Peer{peers[1-from], fresh[1-from]} {
+					for _, s := range sent[from] {
+						if err := to.Signal(s); simplepeer.Code(err) != simplepeer.ErrCodeDestroyed {
+							t.Errorf("Signal(%s) to a closed peer = %v, want code %s", s.Type, err, simplepeer.ErrCodeDestroyed)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkBatch checks that a held batch starts with a description and holds
+// candidates, which the order puts first when candsFirst.
+func checkBatch(t testing.TB, who string, batch []simplepeer.Signal, desc simplepeer.SignalType, candsFirst bool, order func([]simplepeer.Signal) []simplepeer.Signal) {
+	t.Helper()
+	types := signalTypes(batch)
+	if len(batch) < 2 || batch[0].Type != desc {
+		t.Fatalf("%s signalled %v, want a %s and candidates", who, types, desc)
+	}
+	descs := 0
+	for _, s := range batch {
+		if s.Type == desc {
+			descs++
+		}
+	}
+	// A repeated offer is answered again, maybe after the candidates: only
+	// a batch with one description is sure to be reordered behind them.
+	if candsFirst && descs == 1 {
+		if o := order(batch); o[0].Type != simplepeer.SignalCandidate {
+			t.Fatalf("%s: order %v does not put candidates first", who, signalTypes(o))
+		}
+	}
+}
+
+func countType(res []signalResult, typ simplepeer.SignalType) int {
+	n := 0
+	for _, r := range res {
+		if r.s.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+var rtpCandidateLine = regexp.MustCompile(`(?m)^a=candidate:\S+ 1 `)
+
+var iceUfragLine = regexp.MustCompile(`(?m)^a=ice-ufrag:(\S+)\r?$`)
+
+func iceUfragOf(sdp string) string {
+	if m := iceUfragLine.FindStringSubmatch(sdp); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// checkSameICECredentials checks that the answer the initiator accepted
+// (from given, what it was given) carries the ICE credentials the
+// non-initiator p uses now: an offer delivered again must not restart ICE
+// behind the initiator's back, since the initiator refuses the second
+// answer and would keep checking against the first one's credentials.
+func checkSameICECredentials(t testing.TB, given []signalResult, p *simplepeer.Peer) {
+	t.Helper()
+	var accepted string
+	for _, r := range given {
+		if r.s.Type == simplepeer.SignalAnswer && r.err == nil {
+			accepted = iceUfragOf(r.s.SDP)
+		}
+	}
+	now := iceUfragOf(p.PeerConnection().LocalDescription().SDP)
+	if accepted != now {
+		t.Fatalf("the initiator accepted an answer with ice-ufrag %s, but the non-initiator now uses %s: "+
+			"the repeated offer restarted ICE on the non-initiator and the pair cannot connect", accepted, now)
+	}
+}
+
+func countAccepted(res []signalResult, typ simplepeer.SignalType) int {
+	n := 0
+	for _, r := range res {
+		if r.s.Type == typ && r.err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRepeatedOfferKeepsICESession checks the narrowest case of a repeated
+// signal: the initiator's offer delivered twice in a row to a fresh
+// non-initiator (a relay that retries). The offer is the same session
+// description (RFC 3264 §8: same o= version, nothing changed), so the
+// non-initiator must neither be destroyed nor change its ICE credentials:
+// the initiator accepts only the first answer and refuses the second, so
+// an answer with new credentials would leave the pair unable to connect.
+func TestRepeatedOfferKeepsICESession(t *testing.T) {
+	const attempts = 20
+	for _, trickle := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trickle=%v", trickle), func(t *testing.T) {
+			destroyed, restarted := 0, 0
+			for range attempts {
+				d, r := repeatOffer(t, trickle)
+				destroyed += d
+				restarted += r
+			}
+			if destroyed > 0 || restarted > 0 {
+				t.Errorf("offer delivered twice, %d attempts: %d destroyed the non-initiator, "+
+					"%d restarted its ICE after it had signalled its first answer", attempts, destroyed, restarted)
+			}
+		})
+	}
+}
+
+// repeatOffer delivers a fresh initiator's offer twice to a fresh
+// non-initiator and reports whether that destroyed it or changed its ICE
+// username fragment after its first answer.
+func repeatOffer(t *testing.T, trickle bool) (destroyed, restarted int) {
+	o1, o2 := testOptions(true), testOptions(false)
+	o1.DisableTrickle, o2.DisableTrickle = !trickle, !trickle
+	p1 := newPeer(t, o1)
+	p2 := newPeer(t, o2)
+	defer closeAll(t, p1, p2)
+	offers := make(chan simplepeer.Signal, 1)
+	answers := make(chan simplepeer.Signal, 4)
+	p1.OnSignal(func(s simplepeer.Signal) {
+		if s.Type == simplepeer.SignalOffer {
+			offers <- s
+		}
+	})
+	p2.OnSignal(func(s simplepeer.Signal) {
+		if s.Type == simplepeer.SignalAnswer {
+			answers <- s
+		}
+	})
+	offer := recv(t, offers, "offer")
+	errs := [2]error{p2.Signal(offer), p2.Signal(offer)}
+	if p2.Destroyed() {
+		t.Logf("Signal(offer) twice = %v: the non-initiator was destroyed", errs)
+		return 1, 0
+	}
+	first := iceUfragOf(recv(t, answers, "answer").SDP)
+	if now := iceUfragOf(p2.PeerConnection().LocalDescription().SDP); now != first {
+		return 0, 1
+	}
+	return 0, 0
+}
+
+// TestGatheringCompleteAfterCandidates checks the event order of ICE
+// gathering: every candidate a peer signals was gathered before gathering
+// completed, so an OnICEStateChange reporting gathering complete must come
+// after every candidate signal (events are delivered in the order they
+// happened). An application that waits for it to send its candidates in
+// one batch relies on that. A slow SDPTransform (it waits for Pion to
+// finish gathering) holds the library's goroutine right after the offer is
+// set, so the order is tested deterministically; the same window opens on a
+// loaded machine.
+func TestGatheringCompleteAfterCandidates(t *testing.T) {
+	pcs := make(chan *webrtc.PeerConnection, 1)
+	o := testOptions(true)
+	o.SDPTransform = func(sdp string) string {
+		select {
+		case pc := <-pcs:
+			select {
+			case <-webrtc.GatheringCompletePromise(pc):
+			case <-time.After(testTimeout):
+			}
+		case <-time.After(testTimeout):
+		}
+		return sdp
+	}
+	p := newPeer(t, o)
+	pcs <- p.PeerConnection()
+	var mu sync.Mutex
+	var events []string
+	changed := make(chan struct{}, 1)
+	add := func(ev string) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+		poke(changed)
+	}
+	p.OnSignal(func(s simplepeer.Signal) { add(string(s.Type)) })
+	p.OnICEStateChange(func(_ webrtc.ICEConnectionState, g webrtc.ICEGatheringState) { add("gathering " + g.String()) })
+	for {
+		mu.Lock()
+		evs := append([]string(nil), events...)
+		mu.Unlock()
+		want := -1
+		if ld := p.PeerConnection().LocalDescription(); ld != nil && p.PeerConnection().ICEGatheringState() == webrtc.ICEGatheringStateComplete {
+			want = len(rtpCandidateLine.FindAllString(ld.SDP, -1))
+		}
+		if n := countString(evs, "candidate"); want >= 0 && n >= want && eventIndex(evs, "gathering complete") >= 0 {
+			if i := eventIndex(evs, "gathering complete"); i < lastIndex(evs, "candidate") {
+				t.Errorf("events %v: gathering complete reported before a candidate gathered before it", evs)
+			}
+			return
+		}
+		recv(t, changed, "candidates and gathering complete")
+	}
+}
+
+func countString(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+func lastIndex(s []string, v string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == v {
+			return i
+		}
+	}
+	return -1
 }

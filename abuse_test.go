@@ -13,7 +13,9 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -808,4 +810,229 @@ func lastIndex(s []string, v string) int {
 		}
 	}
 	return -1
+}
+
+// measureHeap runs f and returns how much the live heap grew across it
+// (HeapAlloc after a GC, before and after) and how much f allocated in all
+// (TotalAlloc, counted before the second GC). Other goroutines' work counts
+// too; the tests' bounds leave room for that.
+func measureHeap(f func()) (growth int64, allocated uint64) {
+	var before, during, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&during)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return int64(after.HeapAlloc) - int64(before.HeapAlloc), during.TotalAlloc - before.TotalAlloc
+}
+
+// hugeSDP returns an SDP of n bytes: a valid session header padded with
+// attribute lines.
+func hugeSDP(n int) string {
+	const head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	line := "a=x-pad:" + strings.Repeat("p", 90) + "\r\n"
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(head)
+	for b.Len()+len(line) <= n {
+		b.WriteString(line)
+	}
+	b.WriteString(strings.Repeat("v", n-b.Len()))
+	return b.String()
+}
+
+// loopbackCandidate returns the i-th of many distinct host candidates on
+// loopback addresses (127.0.0.0/8), so that checks Pion sends to the ones
+// it is given stay on this machine.
+func loopbackCandidate(i int) simplepeer.Signal {
+	const ports = 64000
+	return candidateSignal(fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.%d.%d %d typ host",
+		i, i/ports/250, 1+i/ports%250, 1024+i%ports))
+}
+
+// floodCandidates signals n distinct candidates to p and returns how many
+// it accepted; every refusal must be ERR_SIGNALING with
+// ErrTooManyCandidates.
+func floodCandidates(t *testing.T, p *simplepeer.Peer, n int) (accepted int) {
+	t.Helper()
+	refusedOther := 0
+	for i := range n {
+		err := p.Signal(loopbackCandidate(i))
+		switch {
+		case err == nil:
+			accepted++
+		case simplepeer.Code(err) == simplepeer.ErrCodeSignaling && errors.Is(err, simplepeer.ErrTooManyCandidates):
+		default:
+			if refusedOther++; refusedOther <= 3 {
+				t.Errorf("Signal(candidate %d) = %v, want nil or ERR_SIGNALING with ErrTooManyCandidates", i, err)
+			}
+		}
+	}
+	return accepted
+}
+
+// tolerantWire is wire, except that a candidate refused as one too many is
+// not an error: the test filled that peer's quota on purpose.
+func tolerantWire(t testing.TB, a, b *simplepeer.Peer) (refused *atomic.Int32) {
+	refused = new(atomic.Int32)
+	carry := func(to *simplepeer.Peer) func(simplepeer.Signal) {
+		return func(s simplepeer.Signal) {
+			err := to.Signal(s)
+			switch {
+			case err == nil || to.Destroyed():
+			case errors.Is(err, simplepeer.ErrTooManyCandidates):
+				refused.Add(1)
+			default:
+				t.Errorf("Signal(%s): %v", s.Type, err)
+			}
+		}
+	}
+	a.OnSignal(carry(b))
+	b.OnSignal(carry(a))
+	return refused
+}
+
+// TestOversizeSignalRefused checks that hostile signalling is refused in
+// bounded memory and leaves the peer usable: a 10 MB SDP (an offer to a
+// non-initiator, an answer to an initiator, before and after connect) is
+// refused with ERR_SIGNALING without being copied or kept; ParseSignal
+// refuses 10 MB of JSON without decoding it; and of 100,000 distinct
+// candidates, before or after the remote description, the first 1,000 of
+// the ICE session are accepted and the rest refused with
+// ErrTooManyCandidates, holding little memory, after which the peer still
+// connects to its real partner and exchanges data.
+func TestOversizeSignalRefused(t *testing.T) {
+	const huge = 10 << 20
+	// Bounds: the SDP is never copied (10 MB) nor kept; what a refusal
+	// allocates (an error) and what idle peers allocate meanwhile is tiny.
+	const maxGrowth, maxAllocated = 1 << 20, 2 << 20
+
+	t.Run("SDP", func(t *testing.T) {
+		p1 := newPeer(t, testOptions(true))
+		p2 := newPeer(t, testOptions(false))
+		failOnDestroy(t, p1, "initiator")
+		failOnDestroy(t, p2, "non-initiator")
+		sdp := hugeSDP(huge)
+		refuse := func(who string, p *simplepeer.Peer, typ simplepeer.SignalType) {
+			t.Helper()
+			var err error
+			growth, allocated := measureHeap(func() { err = p.Signal(simplepeer.Signal{Type: typ, SDP: sdp}) })
+			t.Logf("%s: 10 MB %s refused: heap growth %d bytes, allocated %d bytes", who, typ, growth, allocated)
+			if simplepeer.Code(err) != simplepeer.ErrCodeSignaling || !errors.Is(err, simplepeer.ErrSignalTooLarge) {
+				t.Errorf("%s: Signal(10 MB %s) = %v, want ERR_SIGNALING with ErrSignalTooLarge", who, typ, err)
+			}
+			if p.Destroyed() {
+				t.Errorf("%s: destroyed by a 10 MB %s", who, typ)
+			}
+			if growth > maxGrowth || allocated > maxAllocated {
+				t.Errorf("%s: a refused 10 MB %s grew the heap by %d bytes and allocated %d (limits %d, %d)",
+					who, typ, growth, allocated, maxGrowth, maxAllocated)
+			}
+		}
+		refuse("non-initiator", p2, simplepeer.SignalOffer)
+		refuse("initiator", p1, simplepeer.SignalAnswer)
+		wire(t, p1, p2)
+		connected(t, p1, p2)
+		refuse("connected non-initiator", p2, simplepeer.SignalOffer)
+		refuse("connected initiator", p1, simplepeer.SignalAnswer)
+		exchangeMessages(t, p1, p2)
+		runtime.KeepAlive(sdp)
+	})
+
+	t.Run("ParseSignal", func(t *testing.T) {
+		inputs := map[string][]byte{
+			"10 MB offer": []byte(`{"type":"offer","sdp":"` + strings.ReplaceAll(hugeSDP(huge), "\r\n", `\r\n`)[:huge] + `"}`),
+			"10 MB array": []byte("[" + strings.Repeat("1,", huge/2) + "1]"),
+			"10 MB nest":  []byte(strings.Repeat("[", huge)),
+			"2 MB nest":   []byte(strings.Repeat(`{"a":`, (2<<20)/5)), // under the size limit
+		}
+		for name, data := range inputs {
+			var err error
+			growth, allocated := measureHeap(func() { _, err = simplepeer.ParseSignal(data) })
+			t.Logf("%s (%d bytes): heap growth %d bytes, allocated %d bytes", name, len(data), growth, allocated)
+			if simplepeer.Code(err) != simplepeer.ErrCodeSignaling {
+				t.Errorf("ParseSignal(%s) = %v, want code %s", name, err, simplepeer.ErrCodeSignaling)
+			}
+			if len(data) > huge/2 && (growth > maxGrowth || allocated > maxAllocated) {
+				t.Errorf("ParseSignal(%s) grew the heap by %d bytes and allocated %d: it decoded the input (limits %d, %d)",
+					name, growth, allocated, maxGrowth, maxAllocated)
+			}
+		}
+	})
+
+	n := 100_000
+	if testing.Short() {
+		n = 5_000
+	}
+	const quota = 1000 // per ICE session
+	// Growth bound for the accepted candidates a peer holds: ~200 bytes
+	// each.
+	const maxFloodGrowth = 2 << 20
+
+	t.Run("candidates before the remote description", func(t *testing.T) {
+		p1 := newPeer(t, testOptions(true))
+		p2 := newPeer(t, testOptions(false))
+		failOnDestroy(t, p1, "initiator")
+		failOnDestroy(t, p2, "non-initiator")
+		var accepted int
+		growth, allocated := measureHeap(func() { accepted = floodCandidates(t, p2, n) })
+		t.Logf("%d candidates before the offer: %d accepted (queued), heap growth %d bytes, allocated %d bytes", n, accepted, growth, allocated)
+		if accepted != quota {
+			t.Errorf("%d of %d candidates accepted before the offer, want %d", accepted, n, quota)
+		}
+		if growth > maxFloodGrowth {
+			t.Errorf("heap grew by %d bytes holding the queued candidates (limit %d)", growth, maxFloodGrowth)
+		}
+		// The queued ones count for the offer's ICE session, so the
+		// partner's real candidates are refused; ICE still connects from
+		// the partner's checks (peer-reflexive candidates).
+		refused := tolerantWire(t, p1, p2)
+		connected(t, p1, p2)
+		exchangeMessages(t, p1, p2)
+		t.Logf("the partner's real candidates refused: %d", refused.Load())
+	})
+
+	t.Run("candidates after the remote description", func(t *testing.T) {
+		p1 := newPeer(t, testOptions(true))
+		p2 := newPeer(t, testOptions(false))
+		failOnDestroy(t, p1, "initiator")
+		failOnDestroy(t, p2, "non-initiator")
+		var real atomic.Int32 // candidates p1 accepted from p2
+		changed := make(chan struct{}, 1)
+		p1.OnSignal(func(s simplepeer.Signal) { forward(t, p2, s) })
+		p2.OnSignal(func(s simplepeer.Signal) {
+			forward(t, p1, s)
+			if s.Type == simplepeer.SignalCandidate {
+				real.Add(1)
+			}
+			poke(changed)
+		})
+		p2.OnICEStateChange(func(webrtc.ICEConnectionState, webrtc.ICEGatheringState) { poke(changed) })
+		connected(t, p1, p2)
+		// Wait until every candidate p2 gathered has reached p1: connect
+		// may come before the last one is signalled.
+		for {
+			ld := p2.PeerConnection().LocalDescription()
+			if p2.PeerConnection().ICEGatheringState() == webrtc.ICEGatheringStateComplete &&
+				int(real.Load()) >= len(rtpCandidateLine.FindAllString(ld.SDP, -1)) {
+				break
+			}
+			recv(t, changed, "the non-initiator's candidates")
+		}
+		var accepted int
+		growth, allocated := measureHeap(func() { accepted = floodCandidates(t, p1, n) })
+		t.Logf("%d candidates after the answer (%d real ones before): %d accepted, heap growth %d bytes, allocated %d bytes",
+			n, real.Load(), accepted, growth, allocated)
+		if want := quota - int(real.Load()); accepted != want {
+			t.Errorf("%d of %d candidates accepted after %d real ones, want %d", accepted, n, real.Load(), want)
+		}
+		if growth > maxFloodGrowth {
+			t.Errorf("heap grew by %d bytes after the candidates were added (limit %d)", growth, maxFloodGrowth)
+		}
+		exchangeMessages(t, p1, p2)
+		if !p1.Connected() || !p2.Connected() {
+			t.Errorf("after the flood: Connected %v, %v", p1.Connected(), p2.Connected())
+		}
+	})
 }

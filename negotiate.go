@@ -16,16 +16,16 @@ import (
 // candidate, renegotiate request or transceiver request, in any order
 // (candidates that arrive before the description are queued).
 //
-// Input it cannot use (unknown type, missing sdp or candidate, an offer sent
-// to the initiator, an unexpected answer, an unparseable candidate, an SDP
-// over 1 MiB, a candidate over 4 KiB, more than 1,000 candidates for one
-// ICE session) returns an *Error with code ERR_SIGNALING and leaves the
-// peer as it was. Candidates with an mDNS (.local) address are passed to
-// Pion, which resolves them; a failure to add one is ignored, as in
-// simple-peer. Input the
-// WebRTC state machine rejects (a malformed SDP) destroys the peer with the
-// matching code (ERR_SET_REMOTE_DESCRIPTION, ...), as simple-peer does, and
-// that error is returned. After destroy it returns ERR_DESTROYED.
+// Input it cannot use returns an *Error with code ERR_SIGNALING and leaves
+// the peer as it was: an unknown type, a missing sdp or candidate, an offer
+// sent to the initiator, the same offer again, an unexpected answer, an
+// unparseable candidate, an SDP over 1 MiB, a candidate over 4 KiB, more
+// than 1,000 candidates for one ICE session. Candidates with an mDNS
+// (.local) address are passed to Pion, which resolves them; a failure to
+// add one is ignored, as in simple-peer. Input the WebRTC state machine
+// rejects (a malformed SDP) destroys the peer with the matching code
+// (ERR_SET_REMOTE_DESCRIPTION, ...), as simple-peer does, and that error is
+// returned. After destroy it returns ERR_DESTROYED.
 func (p *Peer) Signal(s Signal) error {
 	if p.Destroyed() {
 		if !p.usable() {
@@ -81,8 +81,7 @@ func (p *Peer) handleSignal(s Signal, t SignalType) error {
 			// The same offer again (a signalling relay that retries):
 			// answering it anew would be a second answer the initiator
 			// refuses, and Pion would start a new ICE session for it.
-			p.log.Debugf("%s ignoring a repeated offer", p.id)
-			return nil
+			return newError(ErrCodeSignaling, "%w: this offer was already applied (same o= line); ignored", ErrInvalidSignal)
 		}
 		if err := p.setRemote(webrtc.SDPTypeOffer, s.SDP); err != nil {
 			return err

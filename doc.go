@@ -30,13 +30,18 @@
 // Every method of a Peer is safe to call from any goroutine. The handlers
 // set with the On methods are called from one goroutine per peer, one at a
 // time, in the order the events happened, and never while the library holds
-// a lock: a handler may call any method of the peer, including Destroy. An
-// event that fires before its handler is set is held until it is set.
-// Handlers should return quickly; a slow handler delays later events.
+// a lock: a handler may call any method of the peer, Read, Write and
+// Destroy included. An event that fires before its handler is set is held
+// until it is set. Handlers should return quickly; a slow handler delays
+// later events, and a blocked OnData handler makes the remote wait (the
+// receive path is bounded). Close and Destroy, called from outside a
+// handler, wait for a running handler to return: a handler must not wait
+// for something that only the caller of Close provides.
 //
 // Behind the API, one goroutine per peer owns the Pion PeerConnection and
 // runs the negotiation state machine; a second delivers events; a third
-// reads the data channel. Close waits for all of them and for Pion's.
+// reads the data channel and hands messages to Read or to the second.
+// Close waits for all of them and for Pion's; Done reports the end.
 //
 // # Errors
 //

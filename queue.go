@@ -4,9 +4,11 @@ import "sync"
 
 // Queues and wake-ups shared by the actor, the dispatcher and the data path.
 
-// fifo is an unbounded queue that never blocks its producers: Pion calls
-// back from its own goroutines (some of them synchronously on the ICE agent),
-// so posting work must not wait for the consumer. There is exactly one
+// fifo is a queue that never blocks its producers: Pion calls back from its
+// own goroutines (some of them synchronously on the ICE agent), so posting
+// work must not wait for the consumer. It has no bound of its own; its
+// producers bound it: data events by the receive budget (inbox.go), the
+// rest by the negotiation and the caller's own calls. There is exactly one
 // consumer, which waits on ready() and then drains with take().
 type fifo[T any] struct {
 	mu     sync.Mutex

@@ -78,12 +78,26 @@ func FuzzParseSignal(f *testing.F) {
 			t.Fatalf("ParseSignal(json.Marshal(ParseSignal(in))) failed: %v\nin:  %q\nout: %s", err, data, out)
 		}
 		if !reflect.DeepEqual(sig, again) {
+			if reflect.DeepEqual(withoutUsernameFragment(sig), again) {
+				knownFinding(t, "F2", "candidate.usernameFragment is parsed but not marshalled: %q -> %s", data, out)
+			}
 			t.Fatalf("round trip changed the signal\nin:     %q\nout:    %s\nparsed: %s\nagain:  %s", data, out, dumpSignal(sig), dumpSignal(again))
 		}
 		if out2, _ := json.Marshal(again); !bytes.Equal(out, out2) {
 			t.Fatalf("marshalling is not stable:\n%s\n%s", out, out2)
 		}
 	})
+}
+
+// withoutUsernameFragment returns s with its candidate's usernameFragment
+// cleared (a copy: s is not changed).
+func withoutUsernameFragment(s simplepeer.Signal) simplepeer.Signal {
+	if s.Candidate != nil && s.Candidate.UsernameFragment != nil {
+		c := *s.Candidate
+		c.UsernameFragment = nil
+		s.Candidate = &c
+	}
+	return s
 }
 
 // dumpSignal prints every field of s, pointers followed.

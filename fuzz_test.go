@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"reflect"
 	"runtime"
 	"strings"
@@ -32,22 +31,8 @@ import (
 // The Signal targets run on Pion's virtual network (vnet): whatever
 // addresses a fuzzed SDP or candidate names, no packet leaves the process.
 
-// Findings: bugs the fuzzers found that the library has not fixed yet
-// (see testdata/fuzz/README.md). Their minimized inputs, the finding-*
-// seeds, fail until the library is fixed. A long fuzzing run sets
-// SIMPLEPEER_FUZZ_KNOWN=skip, which skips the inputs that show a known
-// finding (by its signature, not by input) so that the fuzzer can look
-// for new ones.
-var skipKnownFindings = os.Getenv("SIMPLEPEER_FUZZ_KNOWN") == "skip"
-
-func knownFinding(t *testing.T, id, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if skipKnownFindings {
-		t.Skipf("known finding %s: %s", id, msg)
-	}
-	t.Fatalf("finding %s: %s", id, msg)
-}
+// Findings: bugs the fuzzers found, now fixed, keep their minimized inputs
+// as finding-* seeds (see testdata/fuzz/README.md).
 
 // fuzzTimeout bounds every wait of one exec (a Signal call, an event, a
 // Close). Nothing legitimate comes near it: reaching it is a hang.
@@ -78,26 +63,12 @@ func FuzzParseSignal(f *testing.F) {
 			t.Fatalf("ParseSignal(json.Marshal(ParseSignal(in))) failed: %v\nin:  %q\nout: %s", err, data, out)
 		}
 		if !reflect.DeepEqual(sig, again) {
-			if reflect.DeepEqual(withoutUsernameFragment(sig), again) {
-				knownFinding(t, "F2", "candidate.usernameFragment is parsed but not marshalled: %q -> %s", data, out)
-			}
 			t.Fatalf("round trip changed the signal\nin:     %q\nout:    %s\nparsed: %s\nagain:  %s", data, out, dumpSignal(sig), dumpSignal(again))
 		}
 		if out2, _ := json.Marshal(again); !bytes.Equal(out, out2) {
 			t.Fatalf("marshalling is not stable:\n%s\n%s", out, out2)
 		}
 	})
-}
-
-// withoutUsernameFragment returns s with its candidate's usernameFragment
-// cleared (a copy: s is not changed).
-func withoutUsernameFragment(s simplepeer.Signal) simplepeer.Signal {
-	if s.Candidate != nil && s.Candidate.UsernameFragment != nil {
-		c := *s.Candidate
-		c.UsernameFragment = nil
-		s.Candidate = &c
-	}
-	return s
 }
 
 // dumpSignal prints every field of s, pointers followed.
@@ -332,9 +303,6 @@ func checkSignal(t *testing.T, w *fuzzPeer, s simplepeer.Signal, err error, befo
 		if async && (c == simplepeer.ErrCodeICEConnectionFailure || c == simplepeer.ErrCodeConnectionFailure) {
 			t.Logf("peer destroyed by a transport failure during Signal(%s): %v", s.Type, got)
 			return
-		}
-		if s.Type == simplepeer.SignalOffer && (c == simplepeer.ErrCodeCreateAnswer || c == simplepeer.ErrCodeSetLocalDescription) {
-			knownFinding(t, "F1", "Signal(offer) returned nil, but answering it destroyed the peer: %v", got)
 		}
 		t.Fatalf("Signal(%s) returned nil, but the peer was destroyed (error event: %v); input %s", s.Type, got, dumpSignal(s))
 	}

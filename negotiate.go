@@ -87,6 +87,14 @@ func (p *Peer) handleSignal(s Signal, t SignalType) error {
 			return err
 		}
 		p.createAnswer()
+		if p.Destroyed() {
+			// Pion could not answer this offer: the peer is destroyed
+			// with ERR_CREATE_ANSWER (or ERR_SET_LOCAL_DESCRIPTION).
+			if p.life.err != nil {
+				return p.life.err
+			}
+			return errDestroyed()
+		}
 	case SignalAnswer:
 		if !p.initiator {
 			return newError(ErrCodeSignaling, "%w: only the initiator can accept an answer", ErrInvalidSignal)

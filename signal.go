@@ -54,11 +54,14 @@ type TransceiverInit struct {
 }
 
 // wireCandidate orders the candidate fields as simple-peer does and, like
-// JSON.stringify, writes null for a missing sdpMid or sdpMLineIndex.
+// JSON.stringify, writes null for a missing sdpMid or sdpMLineIndex. A
+// usernameFragment (which simple-peer never sends, but a browser's
+// candidate.toJSON() has) is kept when there is one.
 type wireCandidate struct {
-	Candidate     string  `json:"candidate"`
-	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
-	SDPMid        *string `json:"sdpMid"`
+	Candidate        string  `json:"candidate"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex"`
+	SDPMid           *string `json:"sdpMid"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
 }
 
 // MarshalJSON writes the signal in simple-peer's field order, without
@@ -72,7 +75,8 @@ func (s Signal) MarshalJSON() ([]byte, error) {
 		Candidate *wireCandidate `json:"candidate,omitempty"`
 	}{plain: plain(s)}
 	if c := s.Candidate; c != nil {
-		v.Candidate = &wireCandidate{Candidate: c.Candidate, SDPMLineIndex: c.SDPMLineIndex, SDPMid: c.SDPMid}
+		v.Candidate = &wireCandidate{Candidate: c.Candidate, SDPMLineIndex: c.SDPMLineIndex, SDPMid: c.SDPMid,
+			UsernameFragment: c.UsernameFragment}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

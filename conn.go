@@ -114,18 +114,7 @@ func (p *Peer) writeReady() error {
 	return nil
 }
 
-func (p *Peer) waitConnected() error {
-	select {
-	case <-p.connectedCh:
-		return nil
-	case <-p.writeDeadline.wait():
-		return os.ErrDeadlineExceeded
-	case <-p.life.closing:
-		return errDestroyed()
-	case <-p.life.dying:
-		return errDestroyed()
-	}
-}
+func (p *Peer) waitConnected() error { return p.writeWait(p.connectedCh) }
 
 // LocalAddr returns the local address of the selected ICE candidate pair
 // once connected, or an empty address before.

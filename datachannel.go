@@ -352,15 +352,24 @@ func (p *Peer) waitWindow(dc *webrtc.DataChannel) error {
 		if dc.BufferedAmount() <= highWater {
 			return nil
 		}
-		select {
-		case <-wait:
-		case <-p.writeDeadline.wait():
-			return os.ErrDeadlineExceeded
-		case <-p.life.closing:
-			return errDestroyed()
-		case <-p.life.dying:
-			return errDestroyed()
+		if err := p.writeWait(wait); err != nil {
+			return err
 		}
+	}
+}
+
+// writeWait blocks until ch is closed (nil), the write deadline passes
+// (os.ErrDeadlineExceeded) or the peer is closing (ERR_DESTROYED).
+func (p *Peer) writeWait(ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-p.writeDeadline.wait():
+		return os.ErrDeadlineExceeded
+	case <-p.life.closing:
+		return errDestroyed()
+	case <-p.life.dying:
+		return errDestroyed()
 	}
 }
 

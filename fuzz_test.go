@@ -494,12 +494,13 @@ var errFuzzDiscard = errors.New("fuzz: pair discarded")
 // fuzzPair is a connected initiator (peers[0]) and non-initiator
 // (peers[1]), wired to each other.
 type fuzzPair struct {
-	peers [2]*fuzzPeer
-	hold  atomic.Bool            // keep the initiator's next offer instead of carrying it
-	heldc chan simplepeer.Signal // the kept offer
-	held  *simplepeer.Signal
-	seq   int
-	execs int
+	peers  [2]*fuzzPeer
+	hold   atomic.Bool            // keep the initiator's next offer instead of carrying it
+	heldc  chan simplepeer.Signal // the kept offer
+	held   *simplepeer.Signal
+	seq    int
+	execs  int
+	broken bool // a ping failed: the pair no longer exchanges data
 }
 
 func newFuzzPair(t testing.TB, fn *fuzzNet) *fuzzPair {
@@ -619,14 +620,18 @@ func (pr *fuzzPair) ping() bool {
 		pr.seq++
 		msg := []byte(fmt.Sprintf("ping %d", pr.seq))
 		if err := from.p.Send(msg); err != nil {
+			pr.broken = true
 			return false
 		}
-		timer := time.NewTimer(5 * time.Second)
+		// Go's fuzzer counts an exec over 10 s as a hang: a failed ping
+		// plus the Destroys that follow must stay well below it.
+		timer := time.NewTimer(3 * time.Second)
 		for got := false; !got; {
 			select {
 			case b := <-to.data:
 				got = bytes.Equal(b, msg)
 			case <-timer.C:
+				pr.broken = true
 				return false
 			}
 		}
@@ -639,7 +644,7 @@ func (pr *fuzzPair) ping() bool {
 // they do not (a flush would wait for acknowledgements in vain).
 func (pr *fuzzPair) close(t testing.TB) {
 	t.Helper()
-	healthy := !pr.peers[0].p.Destroyed() && !pr.peers[1].p.Destroyed() && pr.ping()
+	healthy := !pr.broken && !pr.peers[0].p.Destroyed() && !pr.peers[1].p.Destroyed() && pr.ping()
 	for _, w := range pr.peers {
 		if healthy {
 			w.closeWithin(t)

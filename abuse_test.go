@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,9 +24,15 @@ import (
 	"github.com/pion/webrtc/v3"
 )
 
-// abuseSeed seeds the tests' random choices; it is logged, so that a failing
-// schedule can be replayed by setting it here.
-var abuseSeed = uint64(time.Now().UnixNano())
+// abuseSeed seeds the tests' random choices. It is logged; set
+// SIMPLEPEER_ABUSE_SEED to it to replay a failing schedule (as far as the
+// goroutines' timing allows).
+var abuseSeed = func() uint64 {
+	if s, err := strconv.ParseUint(os.Getenv("SIMPLEPEER_ABUSE_SEED"), 10, 64); err == nil {
+		return s
+	}
+	return uint64(time.Now().UnixNano())
+}()
 
 // waitOrDump waits for done like recv, but on a timeout it fails the test
 // with every goroutine's stack: a call that never returns is the bug.

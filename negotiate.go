@@ -280,6 +280,9 @@ func (p *Peer) setICEComplete() {
 		return
 	}
 	p.actor.iceComplete = true
+	if p.actor.iceTimer != nil {
+		p.actor.iceTimer.Stop() // it would keep the peer reachable until it expires
+	}
 	waiters := p.actor.iceWaiters
 	p.actor.iceWaiters = nil
 	for _, f := range waiters {

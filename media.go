@@ -44,7 +44,8 @@ func (m *mediaState) stop() { m.rtcp.Wait() }
 
 // AddTrack sends a local track to the remote peer and renegotiates. Errors:
 // ERR_SENDER_ALREADY_ADDED, ERR_SENDER_REMOVED (a removed track cannot be
-// added again; add a new track instead), ERR_DESTROYED.
+// added again; add a new track instead), ERR_ADD_TRANSCEIVER (a nil track,
+// ErrNilTrack, or one Pion refuses), ERR_DESTROYED.
 func (p *Peer) AddTrack(t webrtc.TrackLocal) error {
 	return p.call(func() error { return p.addTrack(t) })
 }
@@ -82,8 +83,8 @@ func (p *Peer) addTrack(t webrtc.TrackLocal) error {
 }
 
 // RemoveTrack stops sending a track and renegotiates. ERR_TRACK_NOT_ADDED if
-// it was never added; a failure to remove destroys the peer with
-// ERR_REMOVE_TRACK.
+// it was never added (or is nil: ErrNilTrack); a failure to remove destroys
+// the peer with ERR_REMOVE_TRACK.
 func (p *Peer) RemoveTrack(t webrtc.TrackLocal) error {
 	return p.call(func() error { return p.removeTrack(t) })
 }
@@ -115,7 +116,8 @@ func (p *Peer) removeTrack(t webrtc.TrackLocal) error {
 // ReplaceTrack sends newTrack in place of oldTrack without renegotiating
 // (the codec must match). A nil newTrack pauses sending; oldTrack still
 // names the sender, so ReplaceTrack(oldTrack, t) resumes it. Errors:
-// ERR_TRACK_NOT_ADDED, ERR_UNSUPPORTED_REPLACETRACK (Pion refused it).
+// ERR_TRACK_NOT_ADDED (also for a nil oldTrack), ERR_UNSUPPORTED_REPLACETRACK
+// (Pion refused it).
 func (p *Peer) ReplaceTrack(oldTrack, newTrack webrtc.TrackLocal) error {
 	return p.call(func() error {
 		if p.Destroyed() {

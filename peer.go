@@ -82,8 +82,11 @@ type actorState struct {
 // New creates a peer. Options may be nil for simple-peer's defaults. An
 // initiator starts negotiating at once: set OnSignal to receive its offer
 // (events that fire before their handler is set are held, so nothing is
-// missed). Errors have code ERR_PC_CONSTRUCTOR, ERR_DATA_CHANNEL or
-// ERR_SENDER_ALREADY_ADDED (a track given twice in Options.Tracks).
+// missed). Errors have code ERR_PC_CONSTRUCTOR (among them a SettingEngine
+// that disables fingerprint verification: ErrInsecureSettings),
+// ERR_DATA_CHANNEL (a negotiated channel without an ID), ERR_ADD_TRANSCEIVER
+// (a nil track in Options.Tracks: ErrNilTrack) or ERR_SENDER_ALREADY_ADDED
+// (a track given twice in Options.Tracks).
 func New(o *Options) (*Peer, error) {
 	opts := newOptions(o)
 	if err := checkSettingEngine(&opts.settings); err != nil {

@@ -169,7 +169,7 @@ func (p *Peer) newAPI() (*webrtc.API, error) {
 		if err := me.RegisterDefaultCodecs(); err != nil {
 			return nil, err
 		}
-		if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		if err := registerInterceptors(me, reg, p.opts.LoggerFactory); err != nil {
 			return nil, err
 		}
 	}

@@ -39,10 +39,9 @@ import (
 // (agent.go, startConnectivityChecks), so each peer's log holds the other
 // peer's ICE password. Neither private key appears anywhere.
 //
-// Pion's interceptors (NACK, RTCP reports) log through their own
-// logging.NewDefaultLoggerFactory, to stdout, not through the
-// SettingEngine's factory: their lines are not seen here. They handle RTP
-// and RTCP only.
+// Pion's NACK and RTCP-report interceptors log through Options.LoggerFactory
+// (the library registers them with its loggers); only Pion v3's TWCC sender
+// keeps its own logger. They handle RTP and RTCP only.
 func TestNoSecretsInLog(t *testing.T) {
 	for _, trickle := range []bool{true, false} {
 		name := map[bool]string{true: "trickle", false: "no-trickle"}[trickle]

@@ -50,8 +50,13 @@ func knownFinding(t *testing.T, id, format string, args ...any) {
 }
 
 // fuzzTimeout bounds every wait of one exec (a Signal call, an event, a
-// Close). Nothing legitimate comes near it: reaching it is a hang.
-const fuzzTimeout = 10 * time.Second
+// Close). Nothing legitimate comes near it: reaching it is a hang. The
+// fuzzing engine kills a worker whose exec runs 10 s (without saying
+// why), so the waits of one exec stay well below that.
+const fuzzTimeout = 4 * time.Second
+
+// pingTimeout bounds a ping between the peers of a connected pair.
+const pingTimeout = 2 * time.Second
 
 // FuzzParseSignal: ParseSignal never panics; its errors are *Error with
 // code ERR_SIGNALING; what it accepts survives json.Marshal and a second
@@ -215,7 +220,7 @@ func FuzzSignalConnected(f *testing.F) {
 	var pr *fuzzPair
 	f.Cleanup(func() {
 		if pr != nil {
-			pr.close(f)
+			pr.close(f, true)
 		}
 	})
 	f.Fuzz(func(t *testing.T, typ, sdp, candidate, mid string, mline int, initiator bool) {
@@ -245,7 +250,7 @@ func FuzzSignalConnected(f *testing.F) {
 		t.Logf("Signal(%s) to the connected %s = %v", s.Type, target.name, err)
 		checkSignal(t, target, s, err, before, true)
 		if pr.peers[0].p.Destroyed() || pr.peers[1].p.Destroyed() {
-			pr.close(t)
+			pr.close(t, false)
 			pr = nil
 			return
 		}
@@ -266,7 +271,7 @@ func FuzzSignalConnected(f *testing.F) {
 			// fingerprint ends the session: legitimate, and the peers would
 			// fail on their own after ICE's timeouts.
 			t.Logf("the pair stopped exchanging data after an accepted %s: replacing it", s.Type)
-			pr.close(t)
+			pr.close(t, false)
 			pr = nil
 			return
 		}
@@ -281,7 +286,7 @@ func FuzzSignalConnected(f *testing.F) {
 			if !pr.waitNegotiated(t, n) || !pr.ping() {
 				t.Logf("the pair did not survive the renegotiation after an accepted %s: %s / %s",
 					s.Type, pr.peers[0].fate(t), pr.peers[1].fate(t))
-				pr.close(t)
+				pr.close(t, false)
 				pr = nil
 				return
 			}
@@ -289,7 +294,7 @@ func FuzzSignalConnected(f *testing.F) {
 		pr.checkFaults(t)
 		pr.execs++
 		if pr.execs >= 200 || len(pr.peers[0].p.PeerConnection().GetTransceivers()) > 8 {
-			pr.close(t) // keep descriptions small and execs fast
+			pr.close(t, true) // keep descriptions small and execs fast
 			pr = nil
 		}
 	})
@@ -653,7 +658,7 @@ func (pr *fuzzPair) ping() bool {
 		if err := from.p.Send(msg); err != nil {
 			return false
 		}
-		timer := time.NewTimer(5 * time.Second)
+		timer := time.NewTimer(pingTimeout)
 		for got := false; !got; {
 			select {
 			case b := <-to.data:
@@ -667,17 +672,27 @@ func (pr *fuzzPair) ping() bool {
 	return true
 }
 
-// close ends both peers: Close when they work (it flushes), Destroy when
-// they do not (a flush would wait for acknowledgements in vain).
-func (pr *fuzzPair) close(t testing.TB) {
+// close ends both peers: Close when they work (it flushes), Destroy, on
+// both at once, when they do not (a flush would wait for acknowledgements
+// in vain).
+func (pr *fuzzPair) close(t testing.TB, working bool) {
 	t.Helper()
-	healthy := !pr.peers[0].p.Destroyed() && !pr.peers[1].p.Destroyed() && pr.ping()
-	for _, w := range pr.peers {
-		if healthy {
+	if working && !pr.peers[0].p.Destroyed() && !pr.peers[1].p.Destroyed() {
+		for _, w := range pr.peers {
 			w.closeWithin(t)
-		} else {
-			w.end(t, func() { w.p.Destroy(errFuzzDiscard) })
 		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, w := range pr.peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.p.Destroy(errFuzzDiscard)
+		}()
+	}
+	for _, w := range pr.peers {
+		w.end(t, wg.Wait)
 	}
 }
 

@@ -169,7 +169,8 @@ func fuzzSignal(typ, sdp, candidate, mid string, mline int) simplepeer.Signal {
 }
 
 // FuzzSignalFresh gives one signal to a new peer (initiator: after its
-// offer), then closes it. Invariants: Signal returns in time; an error is an
+// offer), then closes it. A candidate accepted by a non-initiator is then
+// applied by a real offer, since candidates wait for the description. Invariants: Signal returns in time; an error is an
 // *Error with a code; ERR_SIGNALING leaves the peer as it was (not
 // destroyed, same signaling state and remote description); any other code
 // comes with the peer destroyed and the same error delivered to OnError;
@@ -177,6 +178,7 @@ func fuzzSignal(typ, sdp, candidate, mid string, mline int) simplepeer.Signal {
 // returns and close is delivered.
 func FuzzSignalFresh(f *testing.F) {
 	fn := newFuzzNet(f, 1)
+	offer := fn.sampleOffer(f)
 	f.Fuzz(func(t *testing.T, typ, sdp, candidate, mid string, mline int, initiator bool) {
 		defer testLog.dumpOnFailure(t)
 		s := fuzzSignal(typ, sdp, candidate, mid, mline)
@@ -199,7 +201,36 @@ func FuzzSignalFresh(f *testing.F) {
 		err = signalWithin(t, p, s)
 		t.Logf("Signal(%s) to the %s = %v", s.Type, roleName(initiator), err)
 		checkSignal(t, w, s, err, before, false)
+		if err != nil || initiator || s.Candidate == nil || s.Type == simplepeer.SignalOffer {
+			return
+		}
+		// The candidate was queued for the remote description: a real
+		// offer applies it.
+		before = stateOf(p)
+		err = signalWithin(t, p, offer)
+		t.Logf("Signal(offer) after the candidate = %v", err)
+		checkSignal(t, w, offer, err, before, false)
 	})
+}
+
+// sampleOffer returns the first offer of an initiator on host 0, a valid
+// offer that any peer can answer.
+func (fn *fuzzNet) sampleOffer(f *testing.F) simplepeer.Signal {
+	f.Helper()
+	p, err := simplepeer.New(fn.options(0, true))
+	if err != nil {
+		f.Fatalf("New: %v", err)
+	}
+	w := watchFuzzPeer("offerer", p)
+	p.OnSignal(func(s simplepeer.Signal) {
+		select {
+		case w.signals <- s:
+		default:
+		}
+	})
+	offer := w.waitOffer(f)
+	w.closeWithin(f)
+	return offer
 }
 
 // FuzzSignalConnected gives one signal to the initiator (initiator true) or
@@ -341,6 +372,10 @@ func checkSignal(t *testing.T, w *fuzzPeer, s simplepeer.Signal, err error, befo
 		if s.Type == simplepeer.SignalOffer && (c == simplepeer.ErrCodeCreateAnswer || c == simplepeer.ErrCodeSetLocalDescription) {
 			knownFinding(t, "F1", "Signal(offer) returned nil, but answering it destroyed the peer: %v", got)
 		}
+		if c == simplepeer.ErrCodeAddICECandidate {
+			// The candidate itself, or one queued before the description.
+			knownFinding(t, "F3", "Signal(%s) returned nil, but Pion refused a candidate and the peer was destroyed: %v", s.Type, got)
+		}
 		t.Fatalf("Signal(%s) returned nil, but the peer was destroyed (error event: %v); input %s", s.Type, got, dumpSignal(s))
 	}
 	var e *simplepeer.Error
@@ -469,7 +504,7 @@ func (w *fuzzPeer) fate(t testing.TB) string {
 }
 
 // waitOffer waits for an initiator's first offer.
-func (w *fuzzPeer) waitOffer(t testing.TB) {
+func (w *fuzzPeer) waitOffer(t testing.TB) simplepeer.Signal {
 	t.Helper()
 	timer := time.NewTimer(fuzzTimeout)
 	defer timer.Stop()
@@ -477,7 +512,7 @@ func (w *fuzzPeer) waitOffer(t testing.TB) {
 		select {
 		case s := <-w.signals:
 			if s.Type == simplepeer.SignalOffer {
-				return
+				return s
 			}
 		case <-w.closed:
 			t.Fatalf("%s closed before its offer: %v", w.name, w.waitEnd(t))

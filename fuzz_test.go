@@ -35,8 +35,13 @@ import (
 // as finding-* seeds (see testdata/fuzz/README.md).
 
 // fuzzTimeout bounds every wait of one exec (a Signal call, an event, a
-// Close). Nothing legitimate comes near it: reaching it is a hang.
-const fuzzTimeout = 10 * time.Second
+// Close). Nothing legitimate comes near it: reaching it is a hang. The
+// fuzzing engine kills a worker whose exec runs 10 s (without saying
+// why), so the waits of one exec stay well below that.
+const fuzzTimeout = 4 * time.Second
+
+// pingTimeout bounds a ping between the peers of a connected pair.
+const pingTimeout = 2 * time.Second
 
 // FuzzParseSignal: ParseSignal never panics; its errors are *Error with
 // code ERR_SIGNALING; what it accepts survives json.Marshal and a second
@@ -135,7 +140,8 @@ func fuzzSignal(typ, sdp, candidate, mid string, mline int) simplepeer.Signal {
 }
 
 // FuzzSignalFresh gives one signal to a new peer (initiator: after its
-// offer), then closes it. Invariants: Signal returns in time; an error is an
+// offer), then closes it. A candidate accepted by a non-initiator is then
+// applied by a real offer, since candidates wait for the description. Invariants: Signal returns in time; an error is an
 // *Error with a code; ERR_SIGNALING leaves the peer as it was (not
 // destroyed, same signaling state and remote description); any other code
 // comes with the peer destroyed and the same error delivered to OnError;
@@ -143,6 +149,7 @@ func fuzzSignal(typ, sdp, candidate, mid string, mline int) simplepeer.Signal {
 // returns and close is delivered.
 func FuzzSignalFresh(f *testing.F) {
 	fn := newFuzzNet(f, 1)
+	offer := fn.sampleOffer(f)
 	f.Fuzz(func(t *testing.T, typ, sdp, candidate, mid string, mline int, initiator bool) {
 		defer testLog.dumpOnFailure(t)
 		s := fuzzSignal(typ, sdp, candidate, mid, mline)
@@ -165,7 +172,36 @@ func FuzzSignalFresh(f *testing.F) {
 		err = signalWithin(t, p, s)
 		t.Logf("Signal(%s) to the %s = %v", s.Type, roleName(initiator), err)
 		checkSignal(t, w, s, err, before, false)
+		if err != nil || initiator || s.Candidate == nil || s.Type == simplepeer.SignalOffer {
+			return
+		}
+		// The candidate was queued for the remote description: a real
+		// offer applies it.
+		before = stateOf(p)
+		err = signalWithin(t, p, offer)
+		t.Logf("Signal(offer) after the candidate = %v", err)
+		checkSignal(t, w, offer, err, before, false)
 	})
+}
+
+// sampleOffer returns the first offer of an initiator on host 0, a valid
+// offer that any peer can answer.
+func (fn *fuzzNet) sampleOffer(f *testing.F) simplepeer.Signal {
+	f.Helper()
+	p, err := simplepeer.New(fn.options(0, true))
+	if err != nil {
+		f.Fatalf("New: %v", err)
+	}
+	w := watchFuzzPeer("offerer", p)
+	p.OnSignal(func(s simplepeer.Signal) {
+		select {
+		case w.signals <- s:
+		default:
+		}
+	})
+	offer := w.waitOffer(f)
+	w.closeWithin(f)
+	return offer
 }
 
 // FuzzSignalConnected gives one signal to the initiator (initiator true) or
@@ -186,7 +222,7 @@ func FuzzSignalConnected(f *testing.F) {
 	var pr *fuzzPair
 	f.Cleanup(func() {
 		if pr != nil {
-			pr.close(f)
+			pr.close(f, true)
 		}
 	})
 	f.Fuzz(func(t *testing.T, typ, sdp, candidate, mid string, mline int, initiator bool) {
@@ -216,7 +252,7 @@ func FuzzSignalConnected(f *testing.F) {
 		t.Logf("Signal(%s) to the connected %s = %v", s.Type, target.name, err)
 		checkSignal(t, target, s, err, before, true)
 		if pr.peers[0].p.Destroyed() || pr.peers[1].p.Destroyed() {
-			pr.close(t)
+			pr.close(t, false)
 			pr = nil
 			return
 		}
@@ -237,7 +273,7 @@ func FuzzSignalConnected(f *testing.F) {
 			// fingerprint ends the session: legitimate, and the peers would
 			// fail on their own after ICE's timeouts.
 			t.Logf("the pair stopped exchanging data after an accepted %s: replacing it", s.Type)
-			pr.close(t)
+			pr.close(t, false)
 			pr = nil
 			return
 		}
@@ -252,7 +288,7 @@ func FuzzSignalConnected(f *testing.F) {
 			if !pr.waitNegotiated(t, n) || !pr.ping() {
 				t.Logf("the pair did not survive the renegotiation after an accepted %s: %s / %s",
 					s.Type, pr.peers[0].fate(t), pr.peers[1].fate(t))
-				pr.close(t)
+				pr.close(t, false)
 				pr = nil
 				return
 			}
@@ -260,7 +296,7 @@ func FuzzSignalConnected(f *testing.F) {
 		pr.checkFaults(t)
 		pr.execs++
 		if pr.execs >= 200 || len(pr.peers[0].p.PeerConnection().GetTransceivers()) > 8 {
-			pr.close(t) // keep descriptions small and execs fast
+			pr.close(t, true) // keep descriptions small and execs fast
 			pr = nil
 		}
 	})
@@ -432,7 +468,7 @@ func (w *fuzzPeer) fate(t testing.TB) string {
 }
 
 // waitOffer waits for an initiator's first offer.
-func (w *fuzzPeer) waitOffer(t testing.TB) {
+func (w *fuzzPeer) waitOffer(t testing.TB) simplepeer.Signal {
 	t.Helper()
 	timer := time.NewTimer(fuzzTimeout)
 	defer timer.Stop()
@@ -440,7 +476,7 @@ func (w *fuzzPeer) waitOffer(t testing.TB) {
 		select {
 		case s := <-w.signals:
 			if s.Type == simplepeer.SignalOffer {
-				return
+				return s
 			}
 		case <-w.closed:
 			t.Fatalf("%s closed before its offer: %v", w.name, w.waitEnd(t))
@@ -494,13 +530,12 @@ var errFuzzDiscard = errors.New("fuzz: pair discarded")
 // fuzzPair is a connected initiator (peers[0]) and non-initiator
 // (peers[1]), wired to each other.
 type fuzzPair struct {
-	peers  [2]*fuzzPeer
-	hold   atomic.Bool            // keep the initiator's next offer instead of carrying it
-	heldc  chan simplepeer.Signal // the kept offer
-	held   *simplepeer.Signal
-	seq    int
-	execs  int
-	broken bool // a ping failed: the pair no longer exchanges data
+	peers [2]*fuzzPeer
+	hold  atomic.Bool            // keep the initiator's next offer instead of carrying it
+	heldc chan simplepeer.Signal // the kept offer
+	held  *simplepeer.Signal
+	seq   int
+	execs int
 }
 
 func newFuzzPair(t testing.TB, fn *fuzzNet) *fuzzPair {
@@ -620,18 +655,14 @@ func (pr *fuzzPair) ping() bool {
 		pr.seq++
 		msg := []byte(fmt.Sprintf("ping %d", pr.seq))
 		if err := from.p.Send(msg); err != nil {
-			pr.broken = true
 			return false
 		}
-		// Go's fuzzer counts an exec over 10 s as a hang: a failed ping
-		// plus the Destroys that follow must stay well below it.
-		timer := time.NewTimer(3 * time.Second)
+		timer := time.NewTimer(pingTimeout)
 		for got := false; !got; {
 			select {
 			case b := <-to.data:
 				got = bytes.Equal(b, msg)
 			case <-timer.C:
-				pr.broken = true
 				return false
 			}
 		}
@@ -640,17 +671,27 @@ func (pr *fuzzPair) ping() bool {
 	return true
 }
 
-// close ends both peers: Close when they work (it flushes), Destroy when
-// they do not (a flush would wait for acknowledgements in vain).
-func (pr *fuzzPair) close(t testing.TB) {
+// close ends both peers: Close when they work (it flushes), Destroy, on
+// both at once, when they do not (a flush would wait for acknowledgements
+// in vain).
+func (pr *fuzzPair) close(t testing.TB, working bool) {
 	t.Helper()
-	healthy := !pr.broken && !pr.peers[0].p.Destroyed() && !pr.peers[1].p.Destroyed() && pr.ping()
-	for _, w := range pr.peers {
-		if healthy {
+	if working && !pr.peers[0].p.Destroyed() && !pr.peers[1].p.Destroyed() {
+		for _, w := range pr.peers {
 			w.closeWithin(t)
-		} else {
-			w.end(t, func() { w.p.Destroy(errFuzzDiscard) })
 		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, w := range pr.peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.p.Destroy(errFuzzDiscard)
+		}()
+	}
+	for _, w := range pr.peers {
+		w.end(t, wg.Wait)
 	}
 }
 

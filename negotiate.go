@@ -45,6 +45,11 @@ func (p *Peer) Signal(s Signal) error {
 		if end {
 			return nil // end-of-candidates is never needed: see SPEC
 		}
+		// Pion gets the line checkCandidate parsed (no "a=", no spaces
+		// around it), not the caller's, which Pion may read differently.
+		c := *s.Candidate
+		c.Candidate = candidateLine(c.Candidate)
+		s.Candidate = &c
 	}
 	return p.call(func() error { return p.handleSignal(s, t) })
 }

@@ -216,8 +216,15 @@ func TestNothingRunsAfterClose(t *testing.T) {
 		t.Errorf("%d handler calls were running or started after Close returned", n)
 	}
 	_ = p1.Close()
-	if leaked := peerGoroutines(); len(leaked) > 0 {
-		t.Errorf("goroutines of the peers left after Close returned (%d before the test, %d now):\n%s",
+	// A goroutine that has signalled its end may still be returning from
+	// its last function (seen 3 times in 20 runs under -race): give the
+	// scheduler a moment, bounded, as leakcheck does.
+	leaked := peerGoroutines()
+	for deadline := time.Now().Add(time.Second); len(leaked) > 0 && time.Now().Before(deadline); leaked = peerGoroutines() {
+		runtime.Gosched()
+	}
+	if len(leaked) > 0 {
+		t.Errorf("goroutines of the peers left 1 s after Close returned (%d before the test, %d now):\n%s",
 			before, runtime.NumGoroutine(), strings.Join(leaked, "\n\n"))
 	}
 }

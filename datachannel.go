@@ -347,7 +347,9 @@ func (p *Peer) send(data []byte, isString bool) error {
 // returns os.ErrDeadlineExceeded when the write deadline passes and
 // ERR_DESTROYED once the peer is closing.
 func (p *Peer) waitWindow(dc *webrtc.DataChannel) error {
-	for {
+	for dc.BufferedAmount() > highWater {
+		// Take the wake-up before checking again: Pion may report the
+		// low mark in between.
 		wait := p.bufferedLow.wait()
 		if dc.BufferedAmount() <= highWater {
 			return nil
@@ -356,6 +358,7 @@ func (p *Peer) waitWindow(dc *webrtc.DataChannel) error {
 			return err
 		}
 	}
+	return nil
 }
 
 // writeWait blocks until ch is closed (nil), the write deadline passes

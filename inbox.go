@@ -48,12 +48,13 @@ func cost(msg []byte) int { return len(msg) + rxMessageCost }
 func (b *inbox) reserve(msg []byte, stop <-chan struct{}) bool {
 	for {
 		b.mu.Lock()
-		wait := b.space.wait()
 		if b.charged == 0 || b.charged+cost(msg) <= rxBudget {
 			b.charged += cost(msg)
 			b.mu.Unlock()
 			return true
 		}
+		// Refunds notify under mu, so none can slip in before this wait.
+		wait := b.space.wait()
 		b.mu.Unlock()
 		select {
 		case <-wait:

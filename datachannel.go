@@ -228,18 +228,6 @@ func (p *Peer) maybeReady() {
 	p.log.Debugf("%s connect local: %s remote: %s", p.id, local, remote)
 }
 
-func (p *Peer) selectedAddrs() (local, remote net.Addr, ok bool) {
-	sctp := p.pc.SCTP()
-	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
-		return nil, nil, false
-	}
-	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
-		return nil, nil, false
-	}
-	return candidateAddr(pair.Local), candidateAddr(pair.Remote), true
-}
-
 // updateSendLimit applies the remote's a=max-message-size (0: unlimited).
 func (p *Peer) updateSendLimit(sdp string) {
 	limit := maxMessageSize

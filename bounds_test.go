@@ -114,14 +114,14 @@ func TestUnreadStreamIsBounded(t *testing.T) {
 }
 
 // Send is bounded: against a remote that stopped reading it blocks once
-// 64 KiB are unacknowledged, fails with ERR_DATA_CHANNEL wrapping
+// the send window (64 KiB on loopback) is unacknowledged, fails with ERR_DATA_CHANNEL wrapping
 // os.ErrDeadlineExceeded when the write deadline passes, leaves the channel
 // open, and resumes when the remote catches up.
 func TestSendIsBounded(t *testing.T) {
 	p1, p2 := connectedPair(t)
 	release := fillWindow(t, p1, p2)
-	if b := p1.BufferedAmount(); b > simplepeer.HighWater+16<<10 {
-		t.Errorf("BufferedAmount %d with Send blocked; the bound is %d plus one message", b, simplepeer.HighWater)
+	if b, _, w := bufferedAndWindow(p1); b > w+16<<10 || w > simplepeer.MaxWindow {
+		t.Errorf("BufferedAmount %d with Send blocked; the bound is the largest window %d (at most %d) plus one message", b, w, simplepeer.MaxWindow)
 	}
 	_ = p1.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 	err := p1.SendString("one more")
@@ -184,4 +184,12 @@ func TestHeldStateEventsKeepLatest(t *testing.T) {
 		t.Errorf("a second held signaling state was delivered: %s", s)
 	default:
 	}
+}
+
+// bufferedAndWindow returns p's unacknowledged bytes and its send window,
+// now and the largest so far: the window shrinks when the remote stops
+// acknowledging, below what was sent while it was larger.
+func bufferedAndWindow(p *simplepeer.Peer) (buffered, window, peak uint64) {
+	window, peak = simplepeer.SendWindow(p)
+	return p.BufferedAmount(), window, peak
 }

@@ -43,7 +43,9 @@ func (p *Peer) Read(b []byte) (int, error) {
 
 // Write sends b as binary messages of at most 16 KiB. Before connect it
 // buffers up to 64 KiB and then blocks until connect; after connect it
-// blocks while more than 64 KiB is unacknowledged. It returns net.ErrClosed
+// blocks while more than the send window is unacknowledged: 64 KiB on a
+// near path, growing with the measured bandwidth-delay product to at most
+// 4 MiB on a far one (see the README's "Over real networks"). It returns net.ErrClosed
 // (with code ERR_DESTROYED) after destroy, and os.ErrDeadlineExceeded when
 // the write deadline passes, with n bytes written.
 func (p *Peer) Write(b []byte) (n int, err error) {
@@ -94,6 +96,7 @@ func (p *Peer) Write(b []byte) (n int, err error) {
 			}
 			return n, wrapError(ErrCodeDataChannel, err)
 		}
+		p.window.sent(len(chunk))
 		n += len(chunk)
 		b = b[len(chunk):]
 	}

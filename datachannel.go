@@ -28,17 +28,6 @@ const (
 	// (simple-peer's MAX_BUFFERED_AMOUNT); more blocks until connect.
 	preConnectLimit = 64 << 10
 
-	// Write and Send block while more than highWater bytes are
-	// unacknowledged and resume when Pion reports the amount at or below
-	// lowWater. 64 KiB is simple-peer's MAX_BUFFERED_AMOUNT. Pion counts
-	// bytes in flight, not only queued ones, so this is also the sending
-	// window: larger windows let Pion's unpaced bursts overflow a libwebrtc
-	// receiver's socket (1 MiB: 7-543 datagrams lost per 4 MiB to
-	// Node/Chromium, ~10x slower), while on loopback Go to Go 64 KiB is as
-	// fast as 1 MiB. A single Send may add up to one message beyond it.
-	highWater = 64 << 10
-	lowWater  = 32 << 10
-
 	// maxRefusedDrains bounds the remote's extra data channels that are
 	// drained at once (see refuseChannel).
 	maxRefusedDrains = 16
@@ -146,14 +135,14 @@ func (d *drains) closeAndWait() {
 }
 
 // watchBuffered has Pion wake Write and Send (through bufferedLow) when the
-// channel's unacknowledged amount falls to lowWater. Pion copies these
+// channel's unacknowledged amount falls to half the send window (window.go). Pion copies these
 // settings to the channel it opens, and a setting made while it is opening
 // the channel can be overwritten by that copy, leaving Write waiting for a
 // wake that never comes. So it runs before Pion opens the channel: in New
 // for ours, and inside Pion's OnDataChannel callback (which Pion waits for)
 // for the remote's, not later on the actor.
 func (p *Peer) watchBuffered(dc *webrtc.DataChannel) {
-	dc.SetBufferedAmountLowThreshold(lowWater)
+	dc.SetBufferedAmountLowThreshold(lowMark(minWindow))
 	dc.OnBufferedAmountLow(p.bufferedLow.notify)
 }
 
@@ -285,8 +274,8 @@ func (p *Peer) onChannelClosed(err error) {
 	p.destroyOnActor(nil)
 }
 
-// Send sends data as one binary message. While more than 64 KiB sent
-// earlier is unacknowledged it blocks, as Write does, until the remote has
+// Send sends data as one binary message. While more than the send window
+// (as for Write: 64 KiB to 4 MiB) sent earlier is unacknowledged it blocks, as Write does, until the remote has
 // caught up or the write deadline passes (an *Error with code
 // ERR_DATA_CHANNEL wrapping os.ErrDeadlineExceeded; nothing is sent). It
 // fails with ERR_DATA_CHANNEL before connect (ErrNotConnected) or when data
@@ -328,18 +317,20 @@ func (p *Peer) send(data []byte, isString bool) error {
 		}
 		return wrapError(ErrCodeDataChannel, err)
 	}
+	p.window.sent(len(data))
 	return nil
 }
 
-// waitWindow blocks while more than highWater bytes are unacknowledged. It
-// returns os.ErrDeadlineExceeded when the write deadline passes and
-// ERR_DESTROYED once the peer is closing.
+// waitWindow blocks while more than the send window (window.go) is
+// unacknowledged. It returns os.ErrDeadlineExceeded when the write deadline
+// passes and ERR_DESTROYED once the peer is closing.
 func (p *Peer) waitWindow(dc *webrtc.DataChannel) error {
-	for dc.BufferedAmount() > highWater {
+	for dc.BufferedAmount() > p.window.limit() {
+		p.window.update(p, dc)
 		// Take the wake-up before checking again: Pion may report the
 		// low mark in between.
 		wait := p.bufferedLow.wait()
-		if dc.BufferedAmount() <= highWater {
+		if dc.BufferedAmount() <= p.window.limit() {
 			return nil
 		}
 		if err := p.writeWait(wait); err != nil {

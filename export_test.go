@@ -32,7 +32,12 @@ func HeldEvents(p *Peer) map[string]int {
 const (
 	RxBudget       = rxBudget
 	RxMessageCost  = rxMessageCost
-	HighWater      = highWater
+	MinWindow      = minWindow
+	MaxWindow      = maxWindow
 	MaxHeld        = maxHeld
 	MaxRemoteCands = maxRemoteCandidates
 )
+
+// SendWindow is p's current send window and the largest it has been
+// (window.go).
+func SendWindow(p *Peer) (now, peak uint64) { return p.window.limit(), p.window.peak.Load() }

@@ -248,7 +248,7 @@ func (p *Peer) waitDelivered(expired <-chan time.Time, stop <-chan struct{}) {
 		// for their (delayed, up to 200 ms) SACK gains nothing.
 		return
 	}
-	dc.SetBufferedAmountLowThreshold(0)
+	p.window.freeze(dc)
 	for {
 		wait := p.bufferedLow.wait()
 		if dc.BufferedAmount() == 0 {

@@ -52,6 +52,7 @@ type Peer struct {
 	remoteChannelTaken atomic.Bool   // a non-initiator has its channel from the remote
 	connectedCh        chan struct{} // closed at connect
 	bufferedLow        notifier      // the unacknowledged amount fell to the low mark
+	window             sendWindow    // Write and Send's adaptive limit on unacknowledged bytes
 	writeLock          chan struct{} // serializes Write calls
 	inbox              inbox
 	refused            drains // the remote's extra channels being drained
@@ -111,6 +112,7 @@ func New(o *Options) (*Peer, error) {
 	p.actor.firstNegotiation = true
 	p.actor.signaling = webrtc.SignalingStateStable
 	p.actor.ice = webrtc.ICEConnectionStateNew
+	p.window.init()
 	p.actor.gathering = webrtc.ICEGatheringStateNew
 	p.actor.media.init()
 	p.ev.init()

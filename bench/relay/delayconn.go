@@ -41,7 +41,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1600); return &b }}
 // datagrams wait in a FIFO of at most queueLen entries (a channel); a
 // WriteTo that finds it full drops the datagram and counts an overflow,
 // separately from the random loss. Both drops look like success to the
-// caller, as a router's would. Reads are untouched.
+// caller, as a router's would. Reads are untouched. With no delay, WriteTo
+// writes at once, without the queue.
 type delayConn struct {
 	net.PacketConn
 	delay time.Duration
@@ -68,8 +69,12 @@ func (c *delayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		c.stats.lost.Add(1)
 		return len(p), nil
 	}
-	if len(p) > 1600 {
-		return c.PacketConn.WriteTo(p, addr) // never from the TURN server (its MTU), but keep it correct
+	if c.delay <= 0 || len(p) > 1600 { // no delay (-rtt 0), or bigger than the TURN server's MTU (never)
+		n, err := c.PacketConn.WriteTo(p, addr)
+		if err == nil {
+			c.stats.forwarded.Add(1)
+		}
+		return n, err
 	}
 	b := bufPool.Get().(*[]byte)
 	n := copy(*b, p)

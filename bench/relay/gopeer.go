@@ -31,12 +31,16 @@ type goPeer struct {
 }
 
 // newGoPeer creates a Peer with the library's DefaultSettingEngine (plus
-// mDNS off and a logger that counts Pion's drops) and a configuration that
-// allows relay candidates only. Its signals go to onSignal as JSON.
-func newGoPeer(name string, initiator bool, turnURL string, onSignal func([]byte), events chan<- event, timeout time.Duration) (*goPeer, error) {
+// mDNS off, a logger that counts Pion's drops and, when relayWait >= 0,
+// that relay acceptance wait) and a configuration that allows relay
+// candidates only. Its signals go to onSignal as JSON.
+func newGoPeer(name string, initiator bool, turnURL string, relayWait time.Duration, onSignal func([]byte), events chan<- event, timeout time.Duration) (*goPeer, error) {
 	se := simplepeer.DefaultSettingEngine()
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.LoggerFactory = dropCounter{}
+	if relayWait >= 0 {
+		se.SetRelayAcceptanceMinWait(relayWait)
+	}
 	p, err := simplepeer.New(&simplepeer.Options{
 		Initiator:     initiator,
 		SettingEngine: se,

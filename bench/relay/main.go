@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -42,7 +43,20 @@ func main() {
 	names := flag.String("rows", "node-node,go-node,node-go,go-go", "comma-separated rows: node-node, go-node, node-go, go-go")
 	interop := flag.String("interop", "interop", "the interop directory (js/relay-peer.js and node_modules)")
 	timeout := flag.Duration("timeout", 120*time.Second, "limit for one connect plus transfer")
+	relayWait := flag.Duration("relaywait", -1, "Go peers: SetRelayAcceptanceMinWait (Pion's default, which the library keeps, is 2 s); negative leaves the library's setting")
+	verbose := flag.Bool("v", false, "print the sockets each run watches")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (TURN server and Go peers) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	rows, err := pickRows(*names)
 	if err != nil {
@@ -54,7 +68,7 @@ func main() {
 		fatal(fmt.Errorf("start TURN server: %w", err))
 	}
 	defer t.close()
-	b := &bench{turn: t, bytes: *mib << 20, timeout: *timeout}
+	b := &bench{turn: t, bytes: *mib << 20, timeout: *timeout, relayWait: *relayWait, verbose: *verbose}
 	printEnv()
 	if slices.ContainsFunc(rows, func(r row) bool { return r.sender == "node" || r.receiver == "node" }) {
 		var versions string
@@ -126,5 +140,17 @@ func printEnv() {
 			}
 		}
 		fmt.Println("pion:", strings.Join(mods, " "))
+		var rev, modified string
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				modified = kv.Value
+			}
+		}
+		if rev != "" {
+			fmt.Printf("simplepeer: commit %.12s (modified: %s)\n", rev, modified)
+		}
 	}
 }

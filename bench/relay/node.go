@@ -139,9 +139,6 @@ type nodePeer struct {
 	id, name string
 	onSignal func([]byte)
 	events   chan<- event
-
-	mu       sync.Mutex
-	outPorts []int
 	rtt      chan float64
 }
 
@@ -159,15 +156,8 @@ func (h *nodeHost) newPeer(name string, initiator bool, turnURL string, onSignal
 func (p *nodePeer) handle(m nodeMsg) {
 	switch m.Ev {
 	case "signal":
-		var c struct {
-			Candidate *struct{ Candidate string } `json:"candidate"`
-		}
-		if json.Unmarshal(m.Data, &c) == nil && c.Candidate != nil {
-			if port := candidatePort(c.Candidate.Candidate); port > 0 {
-				p.mu.Lock()
-				p.outPorts = append(p.outPorts, port)
-				p.mu.Unlock()
-			}
+		if os.Getenv("RELAY_DEBUG") != "" {
+			fmt.Fprintf(os.Stderr, "node %s signal: %.300s\n", p.name, m.Data)
 		}
 		p.onSignal(m.Data)
 	case "connect":
@@ -228,10 +218,8 @@ func (p *nodePeer) stats() (iceRTT, sctpRTT time.Duration) {
 	}
 }
 
-func (p *nodePeer) ports() []int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]int(nil), p.outPorts...)
-}
+// ports returns the ports of every UDP socket of the peer's Node process,
+// which holds this peer only.
+func (p *nodePeer) ports() []int { return processPorts(p.h.cmd.Process.Pid) }
 
 func (p *nodePeer) close() { _ = p.h.write(map[string]any{"op": "destroy", "id": p.id}) }

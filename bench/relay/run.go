@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type bench struct {
 	nodeA, nodeB *nodeHost
 	bytes        int
 	timeout      time.Duration
+	relayWait    time.Duration // Go peers: SetRelayAcceptanceMinWait when >= 0
+	verbose      bool
 }
 
 // sample is the outcome of one run of one row.
@@ -38,7 +41,8 @@ type sample struct {
 	lost, overflow   int64   // relay: random loss, full delay queue
 	maxQueue         int64   // relay: longest delay queue, datagrams
 	kernel           int64   // RcvbufErrors, machine-wide
-	rcvSock, relSock int64   // kernel drops at the receiver's / relay's sockets
+	sndSock, rcvSock int64   // kernel drops at the sender's / receiver's sockets
+	relSock          int64   // kernel drops at the relay's sockets
 	pion             int64   // Pion's own drops, this process
 	err              string
 }
@@ -47,13 +51,13 @@ func (s sample) String() string {
 	if s.err != "" {
 		return fmt.Sprintf("%s: FAILED: %s", s.row, s.err)
 	}
-	return fmt.Sprintf("%s: setup %.0f ms, %.1f MiB/s, ICE RTT %.1f/%.1f ms, SCTP SRTT %.1f ms, relay lost %d overflow %d (queue max %d), kernel %d (receiver socket %d, relay sockets %d), Pion %d",
-		s.row, s.setupMS, s.mibps, s.iceA, s.iceB, s.sctpA, s.lost, s.overflow, s.maxQueue, s.kernel, s.rcvSock, s.relSock, s.pion)
+	return fmt.Sprintf("%s: setup %.0f ms, %.1f MiB/s, ICE RTT %.1f/%.1f ms, SCTP SRTT %.1f ms, relay lost %d overflow %d (queue max %d), kernel %d (sender sockets %d, receiver sockets %d, relay sockets %d), Pion %d",
+		s.row, s.setupMS, s.mibps, s.iceA, s.iceB, s.sctpA, s.lost, s.overflow, s.maxQueue, s.kernel, s.sndSock, s.rcvSock, s.relSock, s.pion)
 }
 
 func (b *bench) endpoint(kind, name string, initiator bool, onSignal func([]byte), events chan<- event) (endpoint, error) {
 	if kind == "go" {
-		return newGoPeer(name, initiator, b.turn.url(), onSignal, events, b.timeout)
+		return newGoPeer(name, initiator, b.turn.url(), b.relayWait, onSignal, events, b.timeout)
 	}
 	h := b.nodeA
 	if !initiator {
@@ -126,8 +130,11 @@ func (b *bench) runOnce(r row, seed uint32) (s sample) {
 	st.maxQueue.Store(0)
 	_, lost0, over0 := st.snapshot()
 	kern0, pion0 := udpRcvbufErrors(), pionDrops.Load()
-	rcvPorts, relPorts := rcv.ports(), b.turn.serverPorts()
-	rcv0, rel0 := socketDrops(rcvPorts), socketDrops(relPorts)
+	sndPorts, rcvPorts, relPorts := a.ports(), rcv.ports(), b.turn.serverPorts()
+	if b.verbose {
+		fmt.Fprintf(os.Stderr, "%s: sender ports %v, receiver ports %v, relay ports %v\n", r.name, sndPorts, rcvPorts, relPorts)
+	}
+	snd0, rcv0, rel0 := socketDrops(sndPorts), socketDrops(rcvPorts), socketDrops(relPorts)
 	if err := rcv.recv(b.bytes, seed); err != nil {
 		s.err = "recv: " + err.Error()
 		return s
@@ -160,7 +167,7 @@ func (b *bench) runOnce(r row, seed uint32) (s sample) {
 	_, lost1, over1 := st.snapshot()
 	s.lost, s.overflow, s.maxQueue = lost1-lost0, over1-over0, st.maxQueue.Load()
 	s.kernel, s.pion = udpRcvbufErrors()-kern0, pionDrops.Load()-pion0
-	s.rcvSock = socketDrops(rcvPorts) - rcv0
+	s.sndSock, s.rcvSock = socketDrops(sndPorts)-snd0, socketDrops(rcvPorts)-rcv0
 	s.relSock = socketDrops(b.turn.serverPorts()) - rel0
 	s.mibps = float64(b.bytes) / (1 << 20) / (float64(t1-t0) / 1e9)
 	iceA, sctpA := a.stats()

@@ -17,7 +17,8 @@ import (
 
 // nodeHost is one Node process running interop/js/relay-peer.js, talked to
 // over its stdin and stdout, one JSON object a line. Its stderr goes to
-// this program's stderr prefixed by nothing (simple-peer prints little).
+// this program's stderr; with RELAY_DEBUG=1 in the environment the Node
+// peers' signals are printed there too.
 type nodeHost struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser

@@ -60,7 +60,8 @@ type wanSample struct {
 	mibps     float64
 	dropped   int64   // chunks the loss filter dropped during the transfer
 	passed    int64   // chunks it let through
-	rtx       int64   // SCTP T3-rtx timeouts plus fast retransmissions, both peers
+	rtx       int64   // DATA chunks SCTP retransmitted, both peers
+	rtos      int64   // SCTP T3-rtx timeouts, both peers
 	txRatio   float64 // SCTP bytes the sender sent / payload bytes
 	iceRTT    time.Duration
 	srtt      time.Duration
@@ -73,15 +74,19 @@ func (s wanSample) String() string {
 	if s.err != "" {
 		return fmt.Sprintf("%s %s: FAILED: %s", s.cond, s.variant, s.err)
 	}
-	return fmt.Sprintf("%s %s: %d KiB, %.2f MiB/s, dropped %d/%d, rtx %d, tx %.3fx, ICE RTT %v, SRTT %v, %.1f CPU s/GiB",
-		s.cond, s.variant, s.size>>10, s.mibps, s.dropped, s.dropped+s.passed, s.rtx, s.txRatio,
+	return fmt.Sprintf("%s %s: %d KiB, %.2f MiB/s, dropped %d/%d, rtx %d, RTOs %d, tx %.3fx, ICE RTT %v, SRTT %v, %.1f CPU s/GiB",
+		s.cond, s.variant, s.size>>10, s.mibps, s.dropped, s.dropped+s.passed, s.rtx, s.rtos, s.txRatio,
 		s.iceRTT.Round(100*time.Microsecond), s.srtt.Round(100*time.Microsecond), s.cpuPerGiB)
 }
 
-// runWAN runs the WAN bench: runs rounds, each running every variant once
-// at each condition in a rotating order, then prints the table. mib, when
-// set on the command line, fixes the size of every transfer.
+// runWAN runs the WAN bench: runs rounds (1 unless -runs is given: a
+// round takes minutes), each running every variant once at each condition
+// in a rotating order, then prints the table. mib, when set on the command
+// line, fixes the size of every transfer.
 func runWAN(f *wanFlags, runs, mib int) error {
+	if !flagSet("runs") {
+		runs = 1
+	}
 	conds, err := parseConditions(f.rtts, f.losses)
 	if err != nil {
 		return err
@@ -200,11 +205,10 @@ func runWANOnce(v wanVariant, c condition, payload []byte, seed uint64, timeout 
 	if err != nil {
 		s.err = "transfer: " + err.Error()
 	}
-	logs.armed.Store(true) // the associations log their counters as they close
+	s.rtx, s.rtos = logs.rtx.Load(), logs.rtos.Load()
 	if err := closeWithin(p); err != nil {
 		s.err = strings.TrimPrefix(s.err+"; ", "; ") + err.Error()
 	}
-	s.rtx = logs.t3Timeouts.Load() + logs.fastRetrans.Load()
 	return s
 }
 

@@ -1,8 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"strconv"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -51,18 +50,16 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// sctpCounter is a Pion logger factory that prints nothing and reads the
-// retransmission counters pion/sctp logs at debug level when an
-// association closes ("stats nT3Timeouts : N", "stats nFastRetrans: N").
-// Pion logs per SCTP chunk at trace and debug level, so the loggers do
-// nothing until armed (just before the pair closes): formatting every line
-// would slow the transfer. One counter serves both peers of one pair, so
-// the totals are the pair's. RACK-detected losses are retransmitted without
-// being counted there; the SCTP bytes sent show those.
+// sctpCounter is a Pion logger factory that prints nothing and counts, from
+// the lines pion/sctp logs, the DATA chunks it retransmits ("retransmitting
+// tsn=" after a RACK, T3-rtx or probe timeout marked them lost,
+// "fast-retransmit: tsn=" after three SACKs missing them) and its T3-rtx
+// timeouts (RTOs). It matches format strings only: Pion traces every SCTP
+// chunk, and formatting those lines would slow the transfer. One counter
+// serves both peers of a pair.
 type sctpCounter struct {
-	armed       atomic.Bool
-	t3Timeouts  atomic.Int64
-	fastRetrans atomic.Int64
+	rtx  atomic.Int64
+	rtos atomic.Int64
 }
 
 // NewLogger returns a counting logger for pion/sctp and a silent one for
@@ -77,30 +74,37 @@ func (c *sctpCounter) NewLogger(scope string) logging.LeveledLogger {
 // sctpLogger counts into c; with a nil c it discards everything.
 type sctpLogger struct{ c *sctpCounter }
 
-func (l sctpLogger) Debugf(format string, args ...any) {
-	if l.c == nil || !l.c.armed.Load() {
+func (l sctpLogger) count(format string, args []any) {
+	if l.c == nil {
 		return
 	}
-	// simplepeer hands Pion's lines on as ("%v", lazyLine): format both ways.
-	line := fmt.Sprintf(format, args...)
-	for name, n := range map[string]*atomic.Int64{
-		"stats nT3Timeouts :": &l.c.t3Timeouts,
-		"stats nFastRetrans:": &l.c.fastRetrans,
-	} {
-		if _, after, ok := strings.Cut(line, name); ok {
-			if v, err := strconv.ParseInt(strings.TrimSpace(after), 10, 64); err == nil {
-				n.Add(v)
-			}
-		}
+	switch format = lineFormat(format, args); {
+	case strings.Contains(format, "retransmitting tsn="), strings.Contains(format, "fast-retransmit: tsn="):
+		l.c.rtx.Add(1)
+	case strings.Contains(format, "T3-rtx timed out"):
+		l.c.rtos.Add(1)
 	}
 }
 
-func (sctpLogger) Trace(string)          {}
-func (sctpLogger) Tracef(string, ...any) {}
-func (l sctpLogger) Debug(msg string)    { l.Debugf("%s", msg) }
-func (sctpLogger) Info(string)           {}
-func (sctpLogger) Infof(string, ...any)  {}
-func (sctpLogger) Warn(string)           {}
-func (sctpLogger) Warnf(string, ...any)  {}
-func (sctpLogger) Error(string)          {}
-func (sctpLogger) Errorf(string, ...any) {}
+// lineFormat returns the format string of a log call. simplepeer's
+// redacting logger passes Pion's lines on as ("%v", lazyLine{format, args})
+// so that only a kept line is formatted; its format is read from there.
+func lineFormat(format string, args []any) string {
+	if format == "%v" && len(args) == 1 {
+		if v := reflect.ValueOf(args[0]); v.Kind() == reflect.Struct && v.NumField() > 0 && v.Field(0).Kind() == reflect.String {
+			return v.Field(0).String()
+		}
+	}
+	return format
+}
+
+func (l sctpLogger) Tracef(format string, args ...any) { l.count(format, args) }
+func (l sctpLogger) Debugf(format string, args ...any) { l.count(format, args) }
+func (sctpLogger) Trace(string)                        {}
+func (sctpLogger) Debug(string)                        {}
+func (sctpLogger) Info(string)                         {}
+func (sctpLogger) Infof(string, ...any)                {}
+func (sctpLogger) Warn(string)                         {}
+func (sctpLogger) Warnf(string, ...any)                {}
+func (sctpLogger) Error(string)                        {}
+func (sctpLogger) Errorf(string, ...any)               {}

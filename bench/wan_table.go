@@ -12,10 +12,10 @@ import (
 // medians of the other measures; failed runs are listed below it.
 func printWANTable(w io.Writer, samples []wanSample, conds, rows []string) {
 	type cell struct {
-		size                                    int
-		rateOnly                                bool
-		mib, drop, rtx, tx, ice, srtt, cpu, all []float64
-		fails                                   []string
+		size                                         int
+		rateOnly                                     bool
+		mib, drop, rtx, rto, tx, ice, srtt, cpu, all []float64
+		fails                                        []string
 	}
 	cells := map[[2]string]*cell{}
 	get := func(cond, variant string) *cell {
@@ -39,13 +39,14 @@ func printWANTable(w io.Writer, samples []wanSample, conds, rows []string) {
 		}
 		c.drop = append(c.drop, float64(s.dropped))
 		c.rtx = append(c.rtx, float64(s.rtx))
+		c.rto = append(c.rto, float64(s.rtos))
 		c.tx = append(c.tx, s.txRatio)
 		c.ice = append(c.ice, float64(s.iceRTT.Microseconds())/1000)
 		c.srtt = append(c.srtt, float64(s.srtt.Microseconds())/1000)
 		c.cpu = append(c.cpu, s.cpuPerGiB)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "RTT/loss\tvariant\tok\tKiB\tMiB/s med\t[min, max]\tvs pion-fc\tdropped\trtx\ttx/payload\tICE RTT ms\tSRTT ms\tCPU s/GiB\t")
+	fmt.Fprintln(tw, "RTT/loss\tvariant\tok\tKiB\tMiB/s med\t[min, max]\tvs pion-fc\tdropped\trtx\tRTOs\ttx/payload\tICE RTT ms\tSRTT ms\tCPU s/GiB\t")
 	for _, cond := range conds {
 		var base float64
 		if b := cells[[2]string{cond, wanBaseline}]; b != nil {
@@ -61,9 +62,9 @@ func printWANTable(w io.Writer, samples []wanSample, conds, rows []string) {
 			if base > 0 && len(c.mib) > 0 {
 				ratio = fmt.Sprintf("%.2fx", th.med/base)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%.2f\t[%.2f, %.2f]\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%.2f\t[%.2f, %.2f]\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 				cond, row, len(c.mib), len(c.all), c.size>>10, th.med, th.min, th.max, ratio,
-				med(c.drop, "%.0f"), med(c.rtx, "%.0f"), med(c.tx, "%.3f"),
+				med(c.drop, "%.0f"), med(c.rtx, "%.0f"), med(c.rto, "%.0f"), med(c.tx, "%.3f"),
 				med(c.ice, "%.1f"), med(c.srtt, "%.1f"), med(c.cpu, "%.1f"))
 		}
 	}

@@ -129,6 +129,11 @@ func runWAN(f *wanFlags, runs, mib int) error {
 	for _, v := range vs {
 		fmt.Printf("  %-11s %s\n", v.name, v.about)
 	}
+	fmt.Print("KiB per transfer:")
+	for i, c := range conds {
+		fmt.Printf(" %s %d", c, sizes[i]>>10)
+	}
+	fmt.Println()
 	var lo []variant
 	if f.loopback {
 		if lo, err = pick("sp-tuned"); err != nil {
@@ -213,18 +218,21 @@ func runWANOnce(v wanVariant, c condition, payload []byte, seed uint64, timeout 
 }
 
 // transferSize is how much one transfer at c moves: 16 MiB up to 50 ms RTT
-// without loss, else 4 MiB; under loss no more than what the Mathis bound
-// of a Reno-style sender (sctpPayload/RTT x 1.22/sqrt(loss)) moves in
-// budget, and at least minWANSize, so that a lossy cell stays bounded.
+// without loss, else 4 MiB; under loss no more than a Reno-style sender
+// moves in budget by the TCP throughput equation of RFC 5348 (section 3.1,
+// b = 1, with Pion's 1 s minimum RTO), and at least minWANSize, so that a
+// lossy cell stays bounded. The equation's timeout term matters: at 5 %
+// loss SCTP's 1 s RTOs, not the RTT, set the pace.
 func transferSize(c condition, budget time.Duration) int {
 	size := 4 << 20
 	if c.rtt <= 50*time.Millisecond && c.loss == 0 {
 		size = 16 << 20
 	}
-	if c.loss > 0 {
+	if p := c.loss; p > 0 {
 		rtt := max(c.rtt, time.Millisecond).Seconds()
-		mathis := sctpPayload / rtt * 1.22 / math.Sqrt(c.loss) // bytes/s
-		size = min(size, int(mathis*budget.Seconds()))
+		rto := max(4*rtt, 1)
+		perPacket := rtt*math.Sqrt(2*p/3) + rto*min(1, 3*math.Sqrt(3*p/8))*p*(1+32*p*p)
+		size = min(size, int(sctpPayload/perPacket*budget.Seconds()))
 	}
 	size = max(size, minWANSize)
 	return size &^ (64<<10 - 1) // whole 64 KiB writes

@@ -95,31 +95,20 @@ func runWAN(f *wanFlags, runs, mib int) error {
 	if rb == 0 {
 		rb = libraryReceiveWindow()
 	}
-	var vs []wanVariant
-	for _, name := range strings.Split(f.variants, ",") {
-		all := wanVariants(rb)
-		i := slices.IndexFunc(all, func(v wanVariant) bool { return v.name == strings.TrimSpace(name) })
-		if i < 0 {
-			return fmt.Errorf("unknown -wan-variants row %q", name)
-		}
-		vs = append(vs, all[i])
+	vs, err := pickWANVariants(f.variants, rb)
+	if err != nil {
+		return err
 	}
 	if !flagSet("low") {
 		lowWater = 512 << 10 // Pion's data-channels-flow-control example
 	}
-	fixed := 0
-	if flagSet("mib") {
-		fixed = mib << 20
-	}
 	sizes := make([]int, len(conds))
-	biggest := 0
 	for i, c := range conds {
-		if sizes[i] = fixed; fixed == 0 {
+		if sizes[i] = mib << 20; !flagSet("mib") {
 			sizes[i] = transferSize(c, f.budget)
 		}
-		biggest = max(biggest, sizes[i])
 	}
-	payload := make([]byte, max(biggest, 16<<20))
+	payload := make([]byte, max(slices.Max(sizes), 16<<20))
 	_, _ = rand.NewChaCha8([32]byte{1}).Read(payload) // never fails
 
 	printEnv()
@@ -174,6 +163,20 @@ func runWAN(f *wanFlags, runs, mib int) error {
 	}
 	printWANTable(os.Stdout, samples, condNames, rows)
 	return nil
+}
+
+// pickWANVariants returns the rows named in the comma-separated names.
+func pickWANVariants(names string, rb uint32) ([]wanVariant, error) {
+	all := wanVariants(rb)
+	var out []wanVariant
+	for _, name := range strings.Split(names, ",") {
+		i := slices.IndexFunc(all, func(v wanVariant) bool { return v.name == strings.TrimSpace(name) })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown -wan-variants row %q", name)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
 }
 
 // runWANOnce builds the network for c, connects a pair of v on it,

@@ -58,12 +58,15 @@ func printWANTable(w io.Writer, samples []wanSample, conds, rows []string) {
 				continue
 			}
 			th := summarize(c.mib)
-			ratio := "-"
-			if base > 0 && len(c.mib) > 0 {
-				ratio = fmt.Sprintf("%.2fx", th.med/base)
+			rate, span, ratio := "-", "-", "-"
+			if len(c.mib) > 0 {
+				rate, span = fmt.Sprintf("%.2f", th.med), fmt.Sprintf("[%.2f, %.2f]", th.min, th.max)
+				if base > 0 {
+					ratio = fmt.Sprintf("%.2fx", th.med/base)
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%.2f\t[%.2f, %.2f]\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-				cond, row, len(c.mib), len(c.all), c.size>>10, th.med, th.min, th.max, ratio,
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+				cond, row, len(c.mib), len(c.all), c.size>>10, rate, span, ratio,
 				med(c.drop, "%.0f"), med(c.rtx, "%.0f"), med(c.rto, "%.0f"), med(c.tx, "%.3f"),
 				med(c.ice, "%.1f"), med(c.srtt, "%.1f"), med(c.cpu, "%.1f"))
 		}

@@ -102,9 +102,16 @@ func main() {
 	rawFile := flag.String("raw", "", "append every sample to this CSV file")
 	report := flag.String("report", "", "print the table for the samples in this CSV file and exit")
 	list := flag.Bool("list", false, "list the variants and exit")
+	wan := flag.Bool("wan", false, "run the WAN bench on Pion's vnet instead (see the -wan-* flags)")
+	wanFlags := registerWANFlags()
 	flag.Parse()
 
 	switch {
+	case *wan:
+		if err := runWAN(wanFlags, *runs, *mib); err != nil {
+			fatal(err)
+		}
+		return
 	case *list:
 		for _, v := range allVariants {
 			fmt.Printf("%-18s %s\n", v.name, v.about)

@@ -275,6 +275,7 @@ func (p *Peer) teardown(err error) {
 	if p.actor.iceTimer != nil {
 		p.actor.iceTimer.Stop()
 	}
+	p.stopRestartTimer()
 	p.mu.Lock()
 	ch, dc, readerDone := p.channel, p.dc, p.readerDone
 	p.connected = false

@@ -61,7 +61,10 @@ func (p *Peer) handleSignal(s Signal, t SignalType) error {
 	switch t {
 	case SignalRenegotiate:
 		if p.initiator {
-			p.log.Debugf("%s got request to renegotiate", p.id)
+			p.log.Debugf("%s got request to renegotiate (ICE restart: %v)", p.id, s.ICERestart)
+			if s.ICERestart {
+				p.actor.iceRestart = true
+			}
 			p.needsNegotiation()
 		}
 	case SignalTransceiverRequest:
@@ -129,6 +132,9 @@ func (p *Peer) setRemote(typ webrtc.SDPType, sdp string) error {
 	if ufrag := iceUfrag(sdp); ufrag != p.actor.remoteUfrag {
 		// A new ICE session (an ICE restart): its candidates count anew;
 		// those queued before this description belong to it.
+		if p.actor.remoteUfrag != "" && typ == webrtc.SDPTypeOffer {
+			p.newGathering() // Pion restarted ICE and gathers again
+		}
 		p.actor.remoteUfrag = ufrag
 		p.actor.remoteCandidates = len(p.actor.pendingCandidates)
 	}
@@ -210,13 +216,24 @@ func (p *Peer) negotiate() {
 		p.post(p.createOffer)
 	default:
 		p.log.Debugf("%s requesting negotiation from initiator", p.id)
-		p.emit(event{kind: evSignal, signal: Signal{Type: SignalRenegotiate, Renegotiate: true}})
+		p.emit(event{kind: evSignal, signal: Signal{Type: SignalRenegotiate, Renegotiate: true, ICERestart: p.actor.iceRestart}})
+		p.actor.iceRestart = false
 	}
 	p.actor.isNegotiating = true
 }
 
 func (p *Peer) createOffer() {
-	p.describe(func() (webrtc.SessionDescription, error) { return p.pc.CreateOffer(p.opts.OfferOptions) },
+	opts := p.opts.OfferOptions
+	if p.actor.iceRestart {
+		p.actor.iceRestart = false
+		o := webrtc.OfferOptions{ICERestart: true}
+		if opts != nil {
+			o.OfferAnswerOptions = opts.OfferAnswerOptions
+		}
+		opts = &o
+		p.newGathering()
+	}
+	p.describe(func() (webrtc.SessionDescription, error) { return p.pc.CreateOffer(opts) },
 		ErrCodeCreateOffer, p.sendLocalDescription)
 }
 
@@ -326,10 +343,12 @@ func (p *Peer) onICEStateChange(ice webrtc.ICEConnectionState, gathering webrtc.
 	}
 	p.actor.ice, p.actor.gathering = ice, gathering
 	p.emit(event{kind: evICEState, ice: ice, gathering: gathering})
+	p.watchDisconnected(ice)
 	switch ice {
 	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
 		p.actor.iceReady = true
 		p.maybeReady()
+		p.refreshAddrs()
 	case webrtc.ICEConnectionStateFailed:
 		p.destroyOnActor(&Error{Code: ErrCodeICEConnectionFailure, Err: ErrICEFailed})
 	case webrtc.ICEConnectionStateClosed:

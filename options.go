@@ -54,6 +54,14 @@ type Options struct {
 	// AllowHalfTrickle keeps "a=ice-options:trickle" in the SDP when trickle
 	// is disabled, telling the remote that it may still trickle to us.
 	AllowHalfTrickle bool
+	// AutoRestartICE restarts ICE (see RestartICE) when the ICE connection
+	// has stayed disconnected this long; 0 never does. A disconnected
+	// connection either comes back by itself or fails after the ICE failed
+	// timeout (Pion's default 25 s after disconnected, which is 5 s; set
+	// them with SettingEngine.SetICETimeouts), so a useful value is below
+	// the failed timeout. Signals must still reach the remote: a restart
+	// is an offer and an answer (and new candidates).
+	AutoRestartICE time.Duration
 	// ICECompleteTimeout bounds the wait for gathering when trickle is
 	// disabled, counted from the first local candidate. Zero means 5 s.
 	ICECompleteTimeout time.Duration

@@ -77,6 +77,9 @@ type actorState struct {
 
 	isNegotiating, firstNegotiation, batchedNegotiation, queuedNegotiation bool
 
+	iceRestart   bool        // the next offer (or renegotiate request) restarts ICE
+	restartTimer *time.Timer // AutoRestartICE: runs while ICE is disconnected
+
 	media mediaState
 }
 

@@ -30,13 +30,18 @@ const (
 //	{"type":"answer","sdp":"v=0..."}
 //	{"type":"candidate","candidate":{"candidate":"candidate:...","sdpMLineIndex":0,"sdpMid":"0"}}
 //	{"type":"renegotiate","renegotiate":true}
+//	{"type":"renegotiate","renegotiate":true,"iceRestart":true}   (our addition, see RestartICE)
 //	{"type":"transceiverRequest","transceiverRequest":{"kind":"audio","init":{"direction":"recvonly"}}}
 type Signal struct {
-	Type               SignalType               `json:"type"`
-	SDP                string                   `json:"sdp,omitempty"`
-	Candidate          *webrtc.ICECandidateInit `json:"candidate,omitempty"`
-	Renegotiate        bool                     `json:"renegotiate,omitempty"`
-	TransceiverRequest *TransceiverRequest      `json:"transceiverRequest,omitempty"`
+	Type        SignalType               `json:"type"`
+	SDP         string                   `json:"sdp,omitempty"`
+	Candidate   *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Renegotiate bool                     `json:"renegotiate,omitempty"`
+	// ICERestart, on a renegotiate request from a Go non-initiator, asks a
+	// Go initiator to restart ICE in its next offer (RestartICE).
+	// simple-peer ignores the field and renegotiates without a restart.
+	ICERestart         bool                `json:"iceRestart,omitempty"`
+	TransceiverRequest *TransceiverRequest `json:"transceiverRequest,omitempty"`
 }
 
 // TransceiverRequest asks the initiator to add a transceiver; a non-initiator

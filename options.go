@@ -93,8 +93,10 @@ func DefaultConfig() webrtc.Configuration {
 
 // DefaultSettingEngine returns the library's tuned Pion settings, each one
 // measured (see the README's "Tuned defaults"):
-//   - peer-reflexive candidate pairs are used at once, not after Pion's 1 s
-//     wait, which a browser connect otherwise pays in full;
+//   - peer-reflexive, server-reflexive and relayed candidate pairs are used
+//     as soon as they are the best that works, not after Pion's waits (1 s,
+//     0.5 s and 2 s), which a browser connect, a connect through NATs or
+//     one through a TURN server otherwise pays in full;
 //   - UDP sockets get 4 MiB send and receive buffers where the OS allows, so
 //     bulk transfers on a fast link do not drop datagrams;
 //   - the SCTP receive window is 2 MiB, twice Pion's, so that a far
@@ -110,6 +112,8 @@ func DefaultConfig() webrtc.Configuration {
 func DefaultSettingEngine() *webrtc.SettingEngine {
 	se := &webrtc.SettingEngine{}
 	se.SetPrflxAcceptanceMinWait(0)
+	se.SetSrflxAcceptanceMinWait(0)
+	se.SetRelayAcceptanceMinWait(0)
 	se.SetNet(newBufferedNet(socketBufferSize))
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveWindow)
 	se.DetachDataChannels()

@@ -227,10 +227,7 @@ func runWANOnce(v wanVariant, c condition, payload []byte, seed uint64, timeout 
 // lossy cell stays bounded. The equation's timeout term matters: at 5 %
 // loss SCTP's 1 s RTOs, not the RTT, set the pace.
 func transferSize(c condition, budget time.Duration) int {
-	size := 4 << 20
-	if c.rtt <= 50*time.Millisecond && c.loss == 0 {
-		size = 16 << 20
-	}
+	size := 16 << 20
 	if p := c.loss; p > 0 {
 		rtt := max(c.rtt, time.Millisecond).Seconds()
 		rto := max(4*rtt, 1)

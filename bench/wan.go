@@ -220,8 +220,8 @@ func runWANOnce(v wanVariant, c condition, payload []byte, seed uint64, timeout 
 	return s
 }
 
-// transferSize is how much one transfer at c moves: 16 MiB up to 50 ms RTT
-// without loss, else 4 MiB; under loss no more than a Reno-style sender
+// transferSize is how much one transfer at c moves: 16 MiB without loss,
+// and under loss no more than a Reno-style sender
 // moves in budget by the TCP throughput equation of RFC 5348 (section 3.1,
 // b = 1, with Pion's 1 s minimum RTO), and at least minWANSize, so that a
 // lossy cell stays bounded. The equation's timeout term matters: at 5 %

@@ -138,9 +138,11 @@ func setupTURNGone(t *testing.T, n *natNet, tune func(*webrtc.SettingEngine)) ([
 	go func() { read <- readUntilError(p1, 256<<10, flowing) }()
 	t.Cleanup(func() {
 		// The peers are destroyed by now, unless the test failed early:
-		// destroying them again ends both loops either way.
-		p0.Destroy(nil)
-		p1.Destroy(nil)
+		// then destroying them ends both loops.
+		if t.Failed() {
+			p0.Destroy(nil)
+			p1.Destroy(nil)
+		}
 		werr, rerr := recv(t, wrote, "Write to return"), recv(t, read, "Read to return")
 		t.Logf("TURN server gone: Write returned %v; Read returned %v", werr, rerr)
 	})

@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/gosimplepeer/simplepeer v0.0.0
 	github.com/pion/ice/v2 v2.3.38
+	github.com/pion/logging v0.2.4
 	github.com/pion/webrtc/v3 v3.3.6
 	golang.org/x/net v0.62.0
 )
@@ -14,7 +15,6 @@ require (
 	github.com/pion/datachannel v1.5.8 // indirect
 	github.com/pion/dtls/v2 v2.2.12 // indirect
 	github.com/pion/interceptor v0.1.29 // indirect
-	github.com/pion/logging v0.2.4 // indirect
 	github.com/pion/mdns v0.0.12 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
 	github.com/pion/rtcp v1.2.14 // indirect

@@ -53,6 +53,8 @@ type jsEvent struct {
 	Error       *jsError        `json:"error"`
 	Versions    json.RawMessage `json:"versions"`
 	Op          string          `json:"op"`
+	ICE         string          `json:"ice"`
+	Gathering   string          `json:"gathering"`
 
 	at time.Time // when the Go side received it
 }
@@ -124,7 +126,7 @@ func (h *jsHost) dispatch(raw []byte) {
 		return
 	}
 	if ev.Ev != "signal" && ev.Ev != "data" && p.trace != nil {
-		p.trace("js %s %s%s", ev.Ev, ev.Kind, ev.Message)
+		p.trace("js %s %s%s%s", ev.Ev, ev.Kind, ev.Message, ev.ICE)
 	}
 	p.handle(ev)
 }
@@ -244,6 +246,7 @@ type jsPeer struct {
 	tracks     chan jsEvent
 	streams    chan jsEvent
 	negotiated counter
+	ice        timeline[string] // simple-peer's iceStateChange: "connection/gathering" state
 
 	mu     sync.Mutex
 	errors []string
@@ -282,6 +285,8 @@ func (p *jsPeer) handle(ev jsEvent) {
 		}
 	case "negotiated":
 		p.negotiated.inc()
+	case "iceStateChange":
+		p.ice.add(ev.ICE + "/" + ev.Gathering)
 	case "track":
 		p.tracks <- ev
 	case "stream":
@@ -350,6 +355,72 @@ func (c *counter) waitFor(n int, deadline <-chan time.Time) bool {
 		cur, ch := c.n, c.ch
 		c.mu.Unlock()
 		if cur >= n {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// timeline records values with the time each arrived, and lets a test wait
+// for a pattern in them. The zero timeline is ready to use.
+type timeline[T any] struct {
+	mu    sync.Mutex
+	items []stamped[T]
+	ch    chan struct{} // closed and replaced at every add
+}
+
+type stamped[T any] struct {
+	v  T
+	at time.Time
+}
+
+func (l *timeline[T]) add(v T) {
+	l.mu.Lock()
+	l.items = append(l.items, stamped[T]{v, time.Now()})
+	if l.ch != nil {
+		close(l.ch)
+		l.ch = nil
+	}
+	l.mu.Unlock()
+}
+
+func (l *timeline[T]) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.items)
+}
+
+// since returns a copy of the items from index i on.
+func (l *timeline[T]) since(i int) []stamped[T] {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i > len(l.items) {
+		i = len(l.items)
+	}
+	return append([]stamped[T](nil), l.items[i:]...)
+}
+
+// waitFor waits until match, called with the items from index i on after
+// every add, returns true; at most until deadline.
+func (l *timeline[T]) waitFor(i int, match func([]stamped[T]) bool, deadline <-chan time.Time) bool {
+	for {
+		if match(l.since(i)) {
+			return true
+		}
+		l.mu.Lock()
+		if l.ch == nil {
+			l.ch = make(chan struct{})
+		}
+		ch := l.ch
+		l.mu.Unlock()
+		// An add between since and here closed the previous channel and
+		// left l.ch nil, so ch is new and the item is not missed: check
+		// again first.
+		if match(l.since(i)) {
 			return true
 		}
 		select {

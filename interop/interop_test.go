@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	traceLog.f = f
+	if os.Getenv("INTEROP_DEBUG") != "" {
+		if goLog, err = os.Create(filepath.Join(outDir, "go.log")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
 	traceLog.mu.Lock()
 	_ = f.Close()
@@ -100,18 +106,27 @@ func trickleName(on bool) string {
 // runCell runs every check of one cell.
 func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
 	pr := newPair(t, host, goInit, trickle)
+	connected := false
 	ok := t.Run("connect", func(t *testing.T) {
 		pr.t = t
 		d, ok := pr.connect(connectTimeout)
 		if !ok {
 			t.FailNow()
 		}
+		connected = true
 		c.addConnect(d, pr)
 		checkConnected(t, pr)
 		pr.checkClean()
 	})
 	if !ok {
 		return
+	}
+	if !connected {
+		// -run left connect out (say -run 'TestInterop/.*/.*/.*/ice-restart'):
+		// the other subtests still need the connection.
+		if _, ok := pr.connect(connectTimeout); !ok {
+			return
+		}
 	}
 	t.Run("text-and-binary", func(t *testing.T) {
 		pr.t = t
@@ -131,6 +146,11 @@ func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
 	t.Run("renegotiate", func(t *testing.T) {
 		pr.t = t
 		testRenegotiate(t, pr)
+		pr.checkClean()
+	})
+	t.Run("ice-restart", func(t *testing.T) {
+		pr.t = t
+		testICERestart(t, pr, c)
 		pr.checkClean()
 	})
 	if host.name == "chromium" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/ice/v2"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -24,6 +25,8 @@ type goPeer struct {
 	data       chan []byte
 	tracks     chan *webrtc.TrackRemote
 	negotiated counter
+	signals    timeline[simplepeer.Signal]         // what the Go peer signalled
+	ice        timeline[webrtc.ICEConnectionState] // its ICE connection states
 
 	mu     sync.Mutex
 	errors []error
@@ -40,13 +43,26 @@ func goOptions(initiator, trickle bool) *simplepeer.Options {
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return &simplepeer.Options{
+	o := &simplepeer.Options{
 		Initiator:      initiator,
 		DisableTrickle: !trickle,
 		Config:         &webrtc.Configuration{},
 		SettingEngine:  se,
 	}
+	if goLog != nil {
+		// INTEROP_DEBUG: the library's debug output and Pion's (SCTP
+		// retransmission timeouts, ICE pair changes), in out/go.log; more
+		// with Pion's PION_LOG_TRACE=scope,....
+		lf := logging.NewDefaultLoggerFactory()
+		lf.Writer = goLog
+		lf.DefaultLogLevel = max(lf.DefaultLogLevel, logging.LogLevelDebug)
+		o.LoggerFactory = lf
+	}
+	return o
 }
+
+// goLog is out/go.log when INTEROP_DEBUG is set (TestMain opens it).
+var goLog *os.File
 
 // pair is one Go peer connected (or connecting) to one JS peer.
 type pair struct {
@@ -57,8 +73,9 @@ type pair struct {
 	label   string
 	start   time.Time
 
-	g  *goPeer
-	js *jsPeer
+	g         *goPeer
+	js        *jsPeer
+	jsSignals timeline[json.RawMessage] // what the JS peer signalled
 
 	wg sync.WaitGroup // RTP readers, which end when the Go peer closes
 }
@@ -82,6 +99,7 @@ func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool) *pair {
 	pr.js = host.newPeer(func(raw json.RawMessage) {
 		<-goReady // closed before the JS peer exists
 		pr.trace("js→go %s", raw)
+		pr.jsSignals.add(raw)
 		s, err := simplepeer.ParseSignal(raw)
 		if err != nil {
 			g.addError(err)
@@ -117,6 +135,9 @@ func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool) *pair {
 	p.OnError(g.addError)
 	p.OnICEStateChange(func(ice webrtc.ICEConnectionState, gathering webrtc.ICEGatheringState) {
 		pr.trace("go ice %s gathering %s", ice, gathering)
+		if n := g.ice.since(0); len(n) == 0 || n[len(n)-1].v != ice {
+			g.ice.add(ice) // the handler also runs for gathering changes
+		}
 	})
 	p.OnClose(func() {
 		g.closedAt = time.Now()
@@ -135,6 +156,7 @@ func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool) *pair {
 			return
 		}
 		pr.trace("go→js %s", b)
+		g.signals.add(s)
 		host.post(map[string]any{"op": "signal", "id": jsID, "data": json.RawMessage(b)})
 	})
 	t.Cleanup(pr.close)

@@ -26,6 +26,7 @@ type cellResult struct {
 	jsConnects []time.Duration // the JS peer's own connect time (its clock)
 	closes     []time.Duration // destroy on one side → close on the other
 	media      []string        // what the media checks saw
+	restarts   []string        // what the ICE restarts took
 }
 
 func (r *report) cell(name string) *cellResult {
@@ -43,6 +44,8 @@ func (c *cellResult) addConnect(d time.Duration, pr *pair) {
 }
 
 func (c *cellResult) addClose(d time.Duration) { c.closes = append(c.closes, d) }
+
+func (c *cellResult) addRestart(s string) { c.restarts = append(c.restarts, s) }
 
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
@@ -74,6 +77,11 @@ func (r *report) print(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-38s %-6s %7d %16s %16s %16s %14s\n", c.name, res, len(c.connects),
 			ms(median(c.connects)), ms(median(c.goConnects)), ms(median(c.jsConnects)), ms(maxClose))
+	}
+	for _, c := range r.cells {
+		for _, s := range c.restarts {
+			fmt.Fprintf(&b, "%s ice-restart: %s\n", c.name, s)
+		}
 	}
 	for _, c := range r.cells {
 		for _, m := range c.media {

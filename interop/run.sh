@@ -8,8 +8,9 @@
 #	interop/run.sh -run 'TestInterop/node'
 #
 # Environment: INTEROP_DEBUG=1 turns on simple-peer's debug output (in
-# out/node.log), INTEROP_STRICT=1 fails on known issues instead of skipping,
-# INTEROP_CHROMIUM_MDNS=1 leaves Chromium's mDNS host-candidate hiding on.
+# out/node.log) and the Go peers' (in out/go.log), INTEROP_STRICT=1 fails
+# on known issues instead of skipping, INTEROP_CHROMIUM_MDNS=1 leaves
+# Chromium's mDNS host-candidate hiding on.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -96,6 +96,7 @@
         peer.on('connect', () => emit({ ev: 'connect', id, ms: env.now() - t0, channelName: peer.channelName }))
         peer.on('data', data => emit(Object.assign({ ev: 'data', id }, describeData(data))))
         peer.on('negotiated', () => emit({ ev: 'negotiated', id }))
+        peer.on('iceStateChange', (ice, gathering) => emit({ ev: 'iceStateChange', id, ice, gathering }))
         peer.on('error', err => emit(Object.assign({ ev: 'error', id }, errInfo(err))))
         peer.on('close', () => {
           emit({ ev: 'close', id })
@@ -142,6 +143,18 @@
           currentDirection: t.currentDirection,
           sending: !!t.sender.track
         }))
+      },
+      // The ICE credentials of the current descriptions (an ICE restart
+      // changes them) and the connection's states.
+      iceInfo (msg) {
+        const pc = peerOf(msg).peer._pc
+        const ufrag = d => { const m = d && /^a=ice-ufrag:(.*)$/m.exec(d.sdp); return m ? m[1].trim() : '' }
+        return {
+          localUfrag: ufrag(pc.localDescription),
+          remoteUfrag: ufrag(pc.remoteDescription),
+          iceConnectionState: pc.iceConnectionState,
+          signalingState: pc.signalingState
+        }
       },
       async stats (msg) {
         const st = peerOf(msg)

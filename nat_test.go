@@ -22,6 +22,14 @@ const natExchangeSize = 256 << 10
 // or both keep one mapping per socket (cone NATs hole-punch each other);
 // otherwise each side's checks arrive from a mapping the other NAT never
 // saw and only a relay connects them.
+//
+// Where only a relay can connect, the pair must go through it. Where a
+// direct path exists, Pion may still pick the relay: a check from the
+// remote's relay that comes before its trickled relay candidate makes a
+// prflx candidate, which the library's DefaultSettingEngine nominates at
+// once (no prflx acceptance wait) while Pion makes a relay candidate wait
+// 2 s (seen in 1 of 100 runs). So those cases connect a second time with
+// STUN only, which must work and be direct.
 func TestNATTraversal(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -43,16 +51,27 @@ func TestNATTraversal(t *testing.T) {
 			n := newNATNet(t, c.nat0, c.nat1)
 			config := webrtc.Configuration{ICEServers: []webrtc.ICEServer{n.stunServer(), n.turnServer()}}
 			pairs, took := connectOnVNet(t, n, config)
-			for i, pair := range pairs {
-				if relayed := viaRelay(pair); relayed != c.relay {
-					t.Errorf("peer %d: %s; relayed=%v, want %v", i, describePair(pair), relayed, c.relay)
+			t.Logf("%s, STUN+TURN: connected in %v; peer 0: %s; peer 1: %s", c.name, took.Round(time.Millisecond),
+				describePair(pairs[0]), describePair(pairs[1]))
+			if c.relay {
+				for i, pair := range pairs {
+					if !viaRelay(pair) {
+						t.Errorf("peer %d: %s, want a relay: no direct path exists", i, describePair(pair))
+					}
 				}
-				if !c.relay && pair.Remote.Typ != webrtc.ICECandidateTypeSrflx && pair.Remote.Typ != webrtc.ICECandidateTypePrflx {
-					t.Errorf("peer %d: remote %s, want srflx or prflx (the remote is behind a NAT)", i, pair.Remote.Typ)
+				return
+			}
+			n = newNATNet(t, c.nat0, c.nat1)
+			config = webrtc.Configuration{ICEServers: []webrtc.ICEServer{n.stunServer()}}
+			pairs, took = connectOnVNet(t, n, config)
+			t.Logf("%s, STUN only: connected in %v; peer 0: %s; peer 1: %s", c.name, took.Round(time.Millisecond),
+				describePair(pairs[0]), describePair(pairs[1]))
+			for i, pair := range pairs {
+				// The remote is behind a NAT: its address is its NAT's.
+				if pair.Remote.Typ != webrtc.ICECandidateTypeSrflx && pair.Remote.Typ != webrtc.ICECandidateTypePrflx {
+					t.Errorf("peer %d: %s, want a srflx or prflx remote", i, describePair(pair))
 				}
 			}
-			t.Logf("connected in %v; peer 0: %s; peer 1: %s", took.Round(time.Millisecond),
-				describePair(pairs[0]), describePair(pairs[1]))
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/gosimplepeer/simplepeer"
@@ -38,10 +39,11 @@ func ExamplePeer_RestartICE() {
 	peer2.OnSignal(func(s simplepeer.Signal) { _ = peer1.Signal(s) })
 	_ = peer1.WaitConnected(context.Background())
 
-	again := make(chan struct{}, 1)
+	again := make(chan struct{})
+	var once sync.Once
 	peer1.OnICEStateChange(func(s webrtc.ICEConnectionState, _ webrtc.ICEGatheringState) {
 		if s == webrtc.ICEConnectionStateChecking {
-			again <- struct{}{}
+			once.Do(func() { close(again) }) // a handler must not block
 		}
 	})
 	fmt.Println(peer1.RestartICE())

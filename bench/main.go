@@ -556,6 +556,12 @@ func connectPion(v variant) (pair, error) {
 		_ = a.Close()
 		return nil, err
 	}
+	return pionConnect(a, b)
+}
+
+// pionConnect connects two raw Pion peers with a data channel from a to b
+// (signals carried in process), or closes both.
+func pionConnect(a, b *webrtc.PeerConnection) (*pionPair, error) {
 	p, r := &pionPair{a: a, b: b, ab: newCourier(), ba: newCourier()}, newReady()
 	toA, toB := &candidates{pc: a}, &candidates{pc: b}
 	a.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -572,6 +578,7 @@ func connectPion(v variant) (pair, error) {
 		dc.OnMessage(func(m webrtc.DataChannelMessage) { p.deliver(m.Data) })
 		dc.OnOpen(r.done)
 	})
+	var err error
 	if p.dc, err = a.CreateDataChannel("bench", nil); err == nil {
 		p.dc.OnOpen(r.done)
 		err = p.negotiate(toA, toB, r.fail)

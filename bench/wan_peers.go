@@ -161,31 +161,8 @@ func connectPionVNet(na, nb *vnet.Net, logs *sctpCounter, rb uint32) (*pionWANPa
 		_ = a.Close()
 		return nil, err
 	}
-	p, r := &pionPair{a: a, b: b, ab: newCourier(), ba: newCourier()}, newReady()
-	toA, toB := &candidates{pc: a}, &candidates{pc: b}
-	a.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			p.ab.send(func() { r.fail(toB.add(c.ToJSON())) })
-		}
-	})
-	b.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			p.ba.send(func() { r.fail(toA.add(c.ToJSON())) })
-		}
-	})
-	b.OnDataChannel(func(dc *webrtc.DataChannel) {
-		dc.OnMessage(func(m webrtc.DataChannelMessage) { p.deliver(m.Data) })
-		dc.OnOpen(r.done)
-	})
-	if p.dc, err = a.CreateDataChannel("bench", nil); err == nil {
-		p.dc.OnOpen(r.done)
-		err = p.negotiate(toA, toB, r.fail)
-	}
-	if err == nil {
-		err = r.wait()
-	}
+	p, err := pionConnect(a, b)
 	if err != nil {
-		p.close()
 		return nil, err
 	}
 	return &pionWANPair{p}, nil

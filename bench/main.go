@@ -30,6 +30,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
@@ -759,12 +760,12 @@ func runOnce(v variant, payload []byte, timeout time.Duration) sample {
 		return s
 	}
 	s.setupMS = float64(time.Since(start).Microseconds()) / 1000
-	before, beforePion := udpRcvbufErrors(), pionDrops.Load()
+	before, beforePion := udpstat.RcvbufErrors(), pionDrops.Load()
 	start = time.Now()
 	stall, err := p.transfer(payload, timeout)
 	elapsed := time.Since(start)
 	s.stallMS = float64(stall.Microseconds()) / 1000
-	s.drops, s.pionDrops = udpRcvbufErrors()-before, pionDrops.Load()-beforePion
+	s.drops, s.pionDrops = udpstat.RcvbufErrors()-before, pionDrops.Load()-beforePion
 	if err != nil {
 		s.err = "transfer: " + err.Error()
 	} else {
@@ -774,40 +775,6 @@ func runOnce(v variant, payload []byte, timeout time.Duration) sample {
 		s.err = strings.TrimPrefix(s.err+"; ", "; ") + err.Error()
 	}
 	return s
-}
-
-// udpRcvbufErrors returns the kernel's count of UDP datagrams, IPv4 and
-// IPv6, dropped because a socket's receive buffer was full. The count is
-// for the whole network namespace, so other traffic adds to it.
-func udpRcvbufErrors() int64 {
-	var total int64
-	if b, err := os.ReadFile("/proc/net/snmp"); err == nil {
-		var names []string // the first "Udp:" line names the fields of the second
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 || f[0] != "Udp:" {
-				continue
-			}
-			if names == nil {
-				names = f
-				continue
-			}
-			if i := slices.Index(names, "RcvbufErrors"); i > 0 && i < len(f) {
-				n, _ := strconv.ParseInt(f[i], 10, 64)
-				total += n
-			}
-			break
-		}
-	}
-	if b, err := os.ReadFile("/proc/net/snmp6"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "Udp6RcvbufErrors" {
-				n, _ := strconv.ParseInt(f[1], 10, 64)
-				total += n
-			}
-		}
-	}
-	return total
 }
 
 // measurePeers connects pairs pairs of v and reports heap and goroutines per

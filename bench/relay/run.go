@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 	"os"
 	"time"
 )
@@ -129,7 +130,7 @@ func (b *bench) runOnce(r row, seed uint32) (s sample) {
 	st := &b.turn.stats
 	st.maxQueue.Store(0)
 	_, lost0, over0 := st.snapshot()
-	kern0, pion0 := udpRcvbufErrors(), pionDrops.Load()
+	kern0, pion0 := udpstat.RcvbufErrors(), pionDrops.Load()
 	sndPorts, rcvPorts, relPorts := a.ports(), rcv.ports(), b.turn.serverPorts()
 	if b.verbose {
 		fmt.Fprintf(os.Stderr, "%s: sender ports %v, receiver ports %v, relay ports %v\n", r.name, sndPorts, rcvPorts, relPorts)
@@ -166,7 +167,7 @@ func (b *bench) runOnce(r row, seed uint32) (s sample) {
 	}
 	_, lost1, over1 := st.snapshot()
 	s.lost, s.overflow, s.maxQueue = lost1-lost0, over1-over0, st.maxQueue.Load()
-	s.kernel, s.pion = udpRcvbufErrors()-kern0, pionDrops.Load()-pion0
+	s.kernel, s.pion = udpstat.RcvbufErrors()-kern0, pionDrops.Load()-pion0
 	s.sndSock, s.rcvSock = socketDrops(sndPorts)-snd0, socketDrops(rcvPorts)-rcv0
 	s.relSock = socketDrops(b.turn.serverPorts()) - rel0
 	s.mibps = float64(b.bytes) / (1 << 20) / (float64(t1-t0) / 1e9)

@@ -30,8 +30,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 	"github.com/gosimplepeer/simplepeer"
+	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"

@@ -3,9 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 	"os"
 	"time"
+
+	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 )
 
 // row is one kind of connection: who sends and who receives.

@@ -37,9 +37,11 @@ func (p *Peer) restartICE() {
 	p.negotiate()
 }
 
-// newGathering readies a non-trickle peer to wait for the candidates of a
-// new ICE session before it signals its description.
+// newGathering readies the peer for a new ICE session: a non-trickle peer
+// waits for its candidates before it signals its description, and the send
+// window measures the (maybe new) path anew.
 func (p *Peer) newGathering() {
+	p.window.newPath()
 	p.actor.iceComplete = false
 	if p.actor.iceTimer != nil {
 		p.actor.iceTimer.Stop()

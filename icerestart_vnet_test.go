@@ -12,18 +12,18 @@ import (
 	"github.com/pion/transport/v2/vnet"
 )
 
-// cuttableLAN is a vnet LAN with a 10 ms round trip on which the test can
+// cuttableLAN is a vnet LAN with a given round trip on which the test can
 // cut one address off: every packet from or to it is dropped.
 type cuttableLAN struct {
 	router *vnet.Router
 	cut    atomic.Value // string: the IP cut off, "" for none
 }
 
-func newCuttableLAN(t *testing.T) *cuttableLAN {
+func newCuttableLAN(t *testing.T, rtt time.Duration) *cuttableLAN {
 	t.Helper()
 	r, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR:          "10.0.0.0/24",
-		MinDelay:      5 * time.Millisecond,
+		MinDelay:      rtt / 2,
 		LoggerFactory: logging.NewDefaultLoggerFactory(),
 	})
 	if err != nil {
@@ -72,7 +72,7 @@ func (l *cuttableLAN) peerOn(t *testing.T, initiator bool, ips ...string) *simpl
 func TestAutoRestartICEAfterPathCut(t *testing.T) {
 	for _, who := range []string{"initiator", "non-initiator"} {
 		t.Run(who+"-restarts", func(t *testing.T) {
-			lan := newCuttableLAN(t)
+			lan := newCuttableLAN(t, 10*time.Millisecond)
 			o1 := lan.peerOn(t, true, "10.0.0.2", "10.0.0.3")
 			o2 := lan.peerOn(t, false, "10.0.0.9")
 			if who == "initiator" {

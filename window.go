@@ -19,14 +19,15 @@ import (
 // So the window follows the path. While a writer is blocked on it, every
 // sample period (SCTP's smoothed round-trip time, at least
 // minWindowSample) it measures the acknowledgement rate and sets the window
-// to twice the measured bandwidth-delay product (rate x SRTT): while the
-// window is what limits the transfer, the rate is window/RTT and the window
-// doubles each round trip, as SCTP's own slow start does; once the network
-// or the remote's receive window limits it, the window settles at twice
-// that rate's BDP. A loss halves SCTP's congestion window, the rate falls
-// and the window follows; when the congestion window shrinks the window
-// halves at once. On loopback the SRTT is well under a millisecond, so the
-// window stays at its floor.
+// to twice the bandwidth-delay product: the rate times the smallest RTT
+// seen (SCTP's SRTT or ICE's last check), so that the queues a transfer
+// builds itself do not count. While SCTP's slow start grows its congestion
+// window the window is at least twice that (SCTP grows it only while it is
+// fully used), but at most four BDPs. It at most doubles per sample, halves
+// when SCTP's congestion window drops (a loss), and stays between minWindow
+// and maxWindow. On loopback the RTT is well under a millisecond, so the
+// window stays at its floor. A new ICE session (RestartICE) may be a new
+// path, so the RTT is measured anew.
 
 const (
 	// minWindow is the floor of the window: simple-peer's
@@ -69,8 +70,8 @@ func (w *sendWindow) limit() uint64 { return w.size.Load() }
 func (w *sendWindow) sent(n int) { w.written.Add(uint64(n)) }
 
 // update runs while a writer is window-limited: at the end of each sample
-// period it sets the window from the measured rate and SRTT, and moves
-// Pion's low mark to half of it.
+// period it sets the window from the measured rate and RTT, and moves
+// Pion's low mark (lowMark) with it.
 func (w *sendWindow) update(p *Peer, dc *webrtc.DataChannel) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -120,6 +121,13 @@ func (w *sendWindow) update(p *Peer, dc *webrtc.DataChannel) {
 		p.log.Tracef("%s send window %d KiB (rate %.1f MiB/s, srtt %v, cwnd %d)",
 			p.id, target>>10, rate/(1<<20), srtt, cwnd)
 	}
+}
+
+// newPath forgets what was measured of the path, after an ICE restart.
+func (w *sendWindow) newPath() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.minRTT, w.srtt, w.cwnd, w.start = 0, 0, 0, time.Time{}
 }
 
 // freeze hands the low mark to Close's flush, which sets it to 0.

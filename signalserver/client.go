@@ -171,7 +171,7 @@ func (c *client) handle(data []byte) {
 		if json.Unmarshal(msg["topic"], &topic) != nil {
 			return
 		}
-		c.s.publish(topic, msg)
+		c.s.publish(topic, data, msg)
 	case "ping":
 		c.enqueue(pongFrame)
 	}

@@ -1,10 +1,12 @@
 package signalserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -162,24 +164,38 @@ func (s *Server) unsubscribeLocked(c *client, t string) {
 // publish relays msg (a decoded publish frame) to every subscriber of
 // topic with "clients" set to their number. Queueing never blocks: a
 // subscriber whose queue is full is dropped.
-func (s *Server) publish(topic string, msg map[string]json.RawMessage) {
+func (s *Server) publish(topic string, data []byte, msg map[string]json.RawMessage) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	subs := s.topics[topic]
 	if len(subs) == 0 {
 		return
 	}
-	n, _ := json.Marshal(len(subs))
-	msg["clients"] = n
-	frame, err := json.Marshal(msg)
-	if err != nil {
-		return // cannot happen: msg was decoded from JSON
-	}
+	frame := withClients(data, msg, len(subs))
 	for c := range subs {
 		if c.enqueue(frame) {
 			s.m.relayed.Inc()
 		}
 	}
+}
+
+// withClients returns the publish frame data (msg decoded) with
+// "clients": n added. It appends to the object as sent, keeping its bytes
+// and key order, unless the frame already has "clients" to replace.
+func withClients(data []byte, msg map[string]json.RawMessage, n int) []byte {
+	if _, ok := msg["clients"]; !ok {
+		body := bytes.TrimRight(data, " \t\r\n")
+		if len(body) > 0 && body[len(body)-1] == '}' {
+			frame := make([]byte, 0, len(body)+24)
+			frame = append(frame, body[:len(body)-1]...)
+			frame = append(frame, `,"clients":`...)
+			frame = strconv.AppendInt(frame, int64(n), 10)
+			return append(frame, '}')
+		}
+	}
+	msg["clients"] = json.RawMessage(strconv.Itoa(n))
+	frame, _ := json.Marshal(msg) // cannot fail: msg was decoded from JSON
+	return frame
 }
 
 // dropped counts a client closed for breaking a limit.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,12 +239,13 @@ func TestFullTopic(t *testing.T) {
 }
 
 func TestSlowClientDroppedOthersKeepReceiving(t *testing.T) {
-	// Small socket buffers on the server's side and the slow client's make
-	// its queue fill after a few MiB rather than tens.
-	s := newTestServer(t, &Options{SendQueue: 4, MessagesPerSecond: -1, MaxMessageSize: 1 << 20, WriteTimeout: time.Hour},
+	// Small socket buffers on both ends of the slow client's connection
+	// (the third) make its queue fill after a few MiB rather than tens.
+	var conns atomic.Int32
+	s := newTestServer(t, &Options{SendQueue: 16, MessagesPerSecond: -1, MaxMessageSize: 1 << 20, WriteTimeout: time.Hour},
 		func(hs *http.Server) {
 			hs.ConnState = func(c net.Conn, st http.ConnState) {
-				if tc, ok := c.(*net.TCPConn); ok && st == http.StateNew {
+				if tc, ok := c.(*net.TCPConn); ok && st == http.StateNew && conns.Add(1) == 3 {
 					_ = tc.SetWriteBuffer(16 << 10)
 				}
 			}
@@ -327,6 +329,11 @@ func TestSlowClientDroppedOthersKeepReceiving(t *testing.T) {
 	}
 	if n := len(s.drops); n != 0 {
 		t.Fatalf("%d more clients dropped", n)
+	}
+	for { // the dropped one was slow: its connection ends after what was buffered
+		if _, _, err := slow.Read(ctx); err != nil {
+			break
+		}
 	}
 	t.Logf("slow client dropped after %d messages of 128 KiB", sent-1)
 }

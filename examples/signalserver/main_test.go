@@ -132,4 +132,3 @@ func TestSignalShutsDown(t *testing.T) {
 		})
 	}
 }
-

@@ -168,8 +168,8 @@ func (c *client) handle(data []byte) {
 		c.s.unsubscribe(c, topicList(msg["topics"]))
 	case "publish":
 		var topic string
-		if json.Unmarshal(msg["topic"], &topic) != nil {
-			return
+		if json.Unmarshal(msg["topic"], &topic) != nil || topic == "" {
+			return // server.js skips a falsy topic too
 		}
 		c.s.publish(topic, data, msg)
 	case "ping":

@@ -10,8 +10,9 @@
 //	http.ListenAndServe("127.0.0.1:8090", srv)
 //
 // ServeHTTP answers Options.MetricsPath ("/metrics") with the Prometheus
-// counters and upgrades every other request to a WebSocket. Mount Metrics
-// elsewhere and set MetricsPath to "-" to keep them apart.
+// counters, upgrades every other WebSocket request on any path, and
+// answers plain HTTP with "okay" (a health check, as y-webrtc's server).
+// Mount Metrics elsewhere and set MetricsPath to "-" to keep them apart.
 //
 // # Protocol
 //
@@ -25,7 +26,7 @@
 //	{"type":"ping"}                           answered with {"type":"pong"}
 //
 // A client may publish to a topic it has not subscribed to, as with
-// y-webrtc. Frames that are not JSON objects or have another type are ignored.
+// y-webrtc; a publish to "" is dropped, as server.js drops a falsy topic. Frames that are not JSON objects or have another type are ignored.
 //
 // # Limits
 //

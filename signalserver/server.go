@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -53,11 +54,19 @@ func New(opts *Options) *Server {
 }
 
 // ServeHTTP serves the metrics on Options.MetricsPath and upgrades every
-// other request to a signalling WebSocket, which it serves until the
-// client leaves or the Server shuts down. After Shutdown it answers 503.
+// other WebSocket request to a signalling connection, which it serves
+// until the client leaves or the Server shuts down; after Shutdown it
+// answers 503. Plain HTTP requests get 200 "okay", as from y-webrtc's
+// server, for health checks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.MetricsPath != "-" && r.URL.Path == s.opts.MetricsPath {
 		s.m.handler.ServeHTTP(w, r)
+		return
+	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// As y-webrtc's server: plain HTTP gets "okay", for health checks.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "okay\n")
 		return
 	}
 	s.mu.Lock()
@@ -240,9 +249,5 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close is Shutdown without a deadline other than the Server's own
 // WriteTimeout and the close handshake's (5 s). It returns nil.
 func (s *Server) Close() error {
-	err := s.Shutdown(context.Background())
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return s.Shutdown(context.Background()) // never ends early: nil
 }

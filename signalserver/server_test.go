@@ -193,7 +193,8 @@ func TestUnsubscribe(t *testing.T) {
 func TestPingPongAndJunkIgnored(t *testing.T) {
 	s := newTestServer(t, nil)
 	c := dial(t, s.url)
-	for _, junk := range []string{`not json`, `[]`, `{"type":7}`, `{"type":"nope"}`, `{"type":"publish","topic":1}`, `{"type":"subscribe","topics":"x"}`} {
+	subscribe(t, c, "") // a subscription to "" is kept, but publish skips it as server.js does
+	for _, junk := range []string{`not json`, `{"type":"publish","topic":""}`, `[]`, `{"type":7}`, `{"type":"nope"}`, `{"type":"publish","topic":1}`, `{"type":"subscribe","topics":"x"}`} {
 		send(t, c, junk)
 	}
 	send(t, c, `{"type":"ping"}`)
@@ -474,5 +475,18 @@ func TestMetrics(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "signalserver_clients ") {
 		t.Errorf("metrics lack signalserver_clients:\n%s", body)
+	}
+}
+
+func TestPlainHTTPIsOkay(t *testing.T) {
+	s := newTestServer(t, nil)
+	resp, err := http.Get(s.http + "/anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "okay\n" {
+		t.Fatalf("got %d %q, want 200 okay", resp.StatusCode, body)
 	}
 }

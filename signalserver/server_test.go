@@ -351,7 +351,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	s := newTestServer(t, &Options{IdleTimeout: 100 * time.Millisecond})
+	s := newTestServer(t, &Options{IdleTimeout: 400 * time.Millisecond})
 	live, dead := dial(t, s.url), dial(t, s.url)
 	subscribe(t, live, "room")
 	subscribe(t, dead, "room") // then stops reading, so answers no ping

@@ -435,6 +435,16 @@ func connectSimplePeer(v variant) (pair, error) {
 		_ = a.Close()
 		return nil, err
 	}
+	p, err := spConnect(a, b)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// spConnect connects two simplepeer peers (signals carried in process), or
+// closes both.
+func spConnect(a, b *simplepeer.Peer) (*spPair, error) {
 	p, r := &spPair{a: a, b: b, ab: newCourier(), ba: newCourier()}, newReady()
 	a.OnSignal(func(s simplepeer.Signal) { p.ab.send(func() { r.fail(b.Signal(s)) }) })
 	b.OnSignal(func(s simplepeer.Signal) { p.ba.send(func() { r.fail(a.Signal(s)) }) })

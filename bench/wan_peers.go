@@ -79,15 +79,8 @@ func connectSimpleVNet(na, nb *vnet.Net, logs *sctpCounter) (*spWANPair, error) 
 		_ = a.Close()
 		return nil, err
 	}
-	p, r := &spPair{a: a, b: b, ab: newCourier(), ba: newCourier()}, newReady()
-	a.OnSignal(func(s simplepeer.Signal) { p.ab.send(func() { r.fail(b.Signal(s)) }) })
-	b.OnSignal(func(s simplepeer.Signal) { p.ba.send(func() { r.fail(a.Signal(s)) }) })
-	for _, q := range []*simplepeer.Peer{a, b} {
-		q.OnError(r.fail)
-		q.OnConnect(r.done)
-	}
-	if err := r.wait(); err != nil {
-		p.close()
+	p, err := spConnect(a, b)
+	if err != nil {
 		return nil, err
 	}
 	return &spWANPair{p}, nil

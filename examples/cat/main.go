@@ -87,7 +87,7 @@ func run(c config, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan o
 		default:
 		}
 	})
-	peer.OnError(func(err error) { fmt.Fprintln(stderr, "cat: peer:", err) })
+	// No OnError: a failure reaches run anyway, from WaitConnected or Read.
 
 	in := bufio.NewReader(stdin)
 	if !c.offer {

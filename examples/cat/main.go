@@ -39,9 +39,7 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long to wait for the connection once the remote's signal is in")
 	flag.Parse()
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
-	if err := run(c, os.Stdin, os.Stdout, os.Stderr, interrupt); err != nil {
+	if err := run(c, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "cat:", err)
 		os.Exit(1)
 	}
@@ -59,8 +57,8 @@ type config struct {
 var errInterrupted = errors.New("interrupted")
 
 // run connects to the remote cat and copies stdin to it and it to stdout
-// until either side closes. A receive on interrupt closes the peer.
-func run(c config, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan os.Signal) error {
+// until either side closes.
+func run(c config, stdin io.Reader, stdout, stderr io.Writer) error {
 	conf := webrtc.Configuration{}
 	settings := simplepeer.DefaultSettingEngine()
 	if c.stun != "" {
@@ -117,6 +115,11 @@ func run(c config, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan o
 		return err
 	}
 	fmt.Fprintln(stderr, "cat: connected")
+	// Until now Ctrl-C just ends the process; from now on it closes the
+	// peer first, so that the remote learns of it at once.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
+	defer signal.Stop(interrupt)
 	return pump(peer, in, stdout, c.keep, interrupt)
 }
 

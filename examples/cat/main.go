@@ -6,7 +6,8 @@
 // Run it in two terminals, one with -offer. Each prints one base64 line to
 // stderr, to be pasted into the other's stdin: the first line of stdin is
 // the remote's signal, the rest is data. When stdin ends the peer is closed
-// (after the remote has acknowledged everything sent) and cat exits; when
+// (after the remote has acknowledged everything sent) and cat exits, unless
+// -keep is given: then it goes on receiving until the remote closes. When
 // the remote closes, cat exits once everything received is written out.
 //
 // With no -stun, only host candidates are used, loopback included, so two
@@ -34,12 +35,11 @@ func main() {
 	var c config
 	flag.BoolVar(&c.offer, "offer", false, "be the initiator: print the offer first, then read the answer")
 	flag.StringVar(&c.stun, "stun", "", "STUN server URL, e.g. stun:stun.l.google.com:19302 (default: host and loopback candidates only)")
+	flag.BoolVar(&c.keep, "keep", false, "when stdin ends, keep receiving until the remote closes (default: close at once, after the remote has acknowledged what was sent)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long to wait for the connection once the remote's signal is in")
 	flag.Parse()
 
-	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt)
-	if err := run(c, os.Stdin, os.Stdout, os.Stderr, interrupt); err != nil {
+	if err := run(c, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "cat:", err)
 		os.Exit(1)
 	}
@@ -49,6 +49,7 @@ func main() {
 type config struct {
 	offer   bool
 	stun    string
+	keep    bool
 	timeout time.Duration
 }
 
@@ -56,8 +57,8 @@ type config struct {
 var errInterrupted = errors.New("interrupted")
 
 // run connects to the remote cat and copies stdin to it and it to stdout
-// until either side closes. A receive on interrupt closes the peer.
-func run(c config, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan os.Signal) error {
+// until either side closes.
+func run(c config, stdin io.Reader, stdout, stderr io.Writer) error {
 	conf := webrtc.Configuration{}
 	settings := simplepeer.DefaultSettingEngine()
 	if c.stun != "" {
@@ -84,7 +85,7 @@ func run(c config, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan o
 		default:
 		}
 	})
-	peer.OnError(func(err error) { fmt.Fprintln(stderr, "cat: peer:", err) })
+	// No OnError: a failure reaches run anyway, from WaitConnected or Read.
 
 	in := bufio.NewReader(stdin)
 	if !c.offer {
@@ -114,7 +115,12 @@ func run(c config, stdin io.Reader, stdout, stderr io.Writer, interrupt <-chan o
 		return err
 	}
 	fmt.Fprintln(stderr, "cat: connected")
-	return pump(peer, in, stdout, interrupt)
+	// Until now Ctrl-C just ends the process; from now on it closes the
+	// peer first, so that the remote learns of it at once.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
+	defer signal.Stop(interrupt)
+	return pump(peer, in, stdout, c.keep, interrupt)
 }
 
 // printSignal waits for the peer's one signal and prints it as a line to
@@ -154,12 +160,16 @@ func readSignal(peer *simplepeer.Peer, in *bufio.Reader) error {
 // pump copies in to the peer and the peer to out. It returns when the
 // remote has closed and everything received is written out, or when in has
 // ended and the peer is closed (Close waits for the remote's
-// acknowledgement of what was sent).
-func pump(peer *simplepeer.Peer, in io.Reader, out io.Writer, interrupt <-chan os.Signal) error {
+// acknowledgement of what was sent). With keep, the end of in does not
+// close the peer: the peer has no half-close, so closing would also stop
+// what the remote still sends.
+func pump(peer *simplepeer.Peer, in io.Reader, out io.Writer, keep bool, interrupt <-chan os.Signal) error {
 	sent := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(peer, in)
-		peer.Close() // flushes; ends the receiving copy too
+		if err != nil || !keep {
+			peer.Close() // flushes; ends the receiving copy too
+		}
 		sent <- err
 	}()
 	received := make(chan error, 1)

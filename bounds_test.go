@@ -123,8 +123,16 @@ func TestSendIsBounded(t *testing.T) {
 	if b, _, w := bufferedAndWindow(p1); b > w+16<<10 || w > simplepeer.MaxWindow {
 		t.Errorf("BufferedAmount %d with Send blocked; the bound is the largest window %d (at most %d) plus one message", b, w, simplepeer.MaxWindow)
 	}
-	_ = p1.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-	err := p1.SendString("one more")
+	// A full remote may still take the last zero-window probe, a packet's
+	// worth: a Send can get through then, and the next cannot. So up to
+	// two 16 KiB messages may pass; the third blocks.
+	var err error
+	for i := 0; i < 3; i++ {
+		_ = p1.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		if err = p1.Send(make([]byte, 16<<10)); err != nil {
+			break
+		}
+	}
 	if simplepeer.Code(err) != simplepeer.ErrCodeDataChannel || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Send past the deadline: %v, want ERR_DATA_CHANNEL wrapping os.ErrDeadlineExceeded", err)
 	}

@@ -100,10 +100,12 @@ func fillWindow(t *testing.T, w, r *simplepeer.Peer) (release func()) {
 	release = func() { once.Do(func() { close(gate) }) }
 	t.Cleanup(release)
 	chunk := make([]byte, 16<<10)
-	// Full means: r's reader has stopped, and Send made no progress in
-	// three attempts in a row, the remote acknowledging nothing meanwhile.
+	// Full means: r's reader has stopped, r's SCTP advertises no receive
+	// window (its buffer is full, not merely starved of CPU on a loaded
+	// machine), and Send made no progress in four attempts in a row, the
+	// remote acknowledging nothing meanwhile.
 	stuck := 0
-	for sent := 0; stuck < 3; {
+	for sent := 0; stuck < 4; {
 		if sent > 64<<20 {
 			t.Fatalf("Send never blocked: %d bytes sent to a stalled remote, %d buffered", sent, w.BufferedAmount())
 		}
@@ -116,7 +118,7 @@ func fillWindow(t *testing.T, w, r *simplepeer.Peer) (release func()) {
 			stuck = 0
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			t.Fatalf("Send while filling the window: %v", err)
-		case w.BufferedAmount() == buffered && readerStopped(r, len(chunk)):
+		case w.BufferedAmount() == buffered && readerStopped(r, len(chunk)) && remoteWindow(w) == 0:
 			stuck++
 		default:
 			stuck = 0
@@ -124,6 +126,17 @@ func fillWindow(t *testing.T, w, r *simplepeer.Peer) (release func()) {
 	}
 	_ = w.SetWriteDeadline(time.Time{})
 	return release
+}
+
+// remoteWindow is the receive window p's SCTP last saw the remote
+// advertise, less what it has in flight.
+func remoteWindow(p *simplepeer.Peer) uint32 {
+	for _, s := range p.GetStats() {
+		if st, ok := s.(webrtc.SCTPTransportStats); ok {
+			return st.ReceiverWindow
+		}
+	}
+	return 0
 }
 
 // readerStopped reports whether p's receive budget is too spent for another

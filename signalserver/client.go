@@ -163,7 +163,11 @@ func (c *client) handle(data []byte) {
 	}
 	switch typ {
 	case "subscribe":
-		c.s.subscribe(c, topicList(msg["topics"]))
+		topics := topicList(msg["topics"])
+		c.s.subscribe(c, topics)
+		if c.s.bus != nil {
+			c.s.bus.await(c.ctx, topics)
+		}
 	case "unsubscribe":
 		c.s.unsubscribe(c, topicList(msg["topics"]))
 	case "publish":

@@ -29,9 +29,15 @@ type metrics struct {
 	dropped  *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	handler  http.Handler
+
+	// with Redis only
+	redisChannels  prometheus.Gauge
+	redisPublished prometheus.Counter
+	redisReceived  prometheus.Counter
+	redisErrors    *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(withRedis bool) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -63,6 +69,24 @@ func newMetrics() *metrics {
 	for _, r := range []string{"topics_per_client", "clients_per_topic"} {
 		m.refused.WithLabelValues(r)
 	}
+	m.redisChannels = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "signalserver_redis_channels", Help: "Redis channels subscribed now (one per topic with local subscribers).",
+	})
+	m.redisPublished = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "signalserver_redis_published_total", Help: "Local publishes sent to Redis for the other instances.",
+	})
+	m.redisReceived = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "signalserver_redis_received_total", Help: "Publishes from other instances received through Redis.",
+	})
+	m.redisErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "signalserver_redis_errors_total", Help: "Redis failures by operation; local delivery goes on. queue_full and publish count messages that reached this instance's subscribers only.",
+	}, []string{"op"})
+	if withRedis {
+		m.reg.MustRegister(m.redisChannels, m.redisPublished, m.redisReceived, m.redisErrors)
+		for _, op := range []string{redisOpSubscribe, redisOpUnsubscribe, redisOpPublish, redisOpReceive, redisOpQueueFull, redisOpSubscribeTimeout} {
+			m.redisErrors.WithLabelValues(op)
+		}
+	}
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }
@@ -71,7 +95,9 @@ func newMetrics() *metrics {
 // text format: signalserver_clients, signalserver_topics,
 // signalserver_clients_accepted_total, signalserver_messages_received_total,
 // signalserver_messages_relayed_total, signalserver_clients_dropped_total
-// {reason} and signalserver_subscriptions_refused_total{reason}.
+// {reason} and signalserver_subscriptions_refused_total{reason}; with
+// Redis also signalserver_redis_channels, signalserver_redis_published_total,
+// signalserver_redis_received_total and signalserver_redis_errors_total{op}.
 func (s *Server) Metrics() http.Handler { return s.m.handler }
 
 // Registry returns the Prometheus registry holding the Server's

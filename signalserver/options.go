@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pion/logging"
+	"github.com/redis/go-redis/v9"
 )
 
 // Defaults of the Options fields, used when a field is zero.
@@ -17,6 +18,8 @@ const (
 	DefaultIdleTimeout        = 60 * time.Second
 	DefaultWriteTimeout       = 10 * time.Second
 	DefaultMetricsPath        = "/metrics"
+	DefaultRedisPrefix        = "signalserver:"
+	DefaultRedisQueue         = 1024
 )
 
 // Options configures a Server. The zero value of every field selects its
@@ -73,6 +76,23 @@ type Options struct {
 	// (use Metrics to mount them elsewhere).
 	MetricsPath string
 
+	// Redis, if set, shares topics with every other Server on the same
+	// Redis (a *redis.Client, or a cluster or failover client) through
+	// pub/sub: see "Scale-out" in the package documentation. The Server
+	// does not close it.
+	Redis redis.UniversalClient
+
+	// RedisPrefix is put before a topic to name its Redis channel
+	// (DefaultRedisPrefix, "signalserver:"). Servers that share topics
+	// must use the same prefix.
+	RedisPrefix string
+
+	// RedisQueue is how many publishes may wait to be sent to Redis
+	// (DefaultRedisQueue, 1024). When it is full a publish reaches this
+	// instance's subscribers only, and is counted in
+	// signalserver_redis_errors_total{op="queue_full"}.
+	RedisQueue int
+
 	// LoggerFactory, if set, gets debug output, like simple-peer's debug.
 	LoggerFactory logging.LoggerFactory
 }
@@ -110,6 +130,12 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MetricsPath == "" {
 		c.MetricsPath = DefaultMetricsPath
+	}
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = DefaultRedisPrefix
+	}
+	if c.RedisQueue <= 0 {
+		c.RedisQueue = DefaultRedisQueue
 	}
 	if c.LoggerFactory == nil {
 		c.LoggerFactory = logging.NewDefaultLoggerFactory()

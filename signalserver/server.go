@@ -27,6 +27,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	bus *bus // nil without Options.Redis
+
 	mu      sync.RWMutex
 	closed  bool
 	clients map[*client]struct{}
@@ -42,15 +44,19 @@ type Server struct {
 func New(opts *Options) *Server {
 	o := opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		opts:    o,
 		log:     o.LoggerFactory.NewLogger("signalserver"),
-		m:       newMetrics(),
+		m:       newMetrics(o.Redis != nil),
 		ctx:     ctx,
 		cancel:  cancel,
 		clients: map[*client]struct{}{},
 		topics:  map[string]map[*client]struct{}{},
 	}
+	if o.Redis != nil {
+		s.bus = newBus(s)
+	}
+	return s
 }
 
 // ServeHTTP serves the metrics on Options.MetricsPath and upgrades every
@@ -142,6 +148,9 @@ func (s *Server) subscribe(c *client, topics []string) {
 			subs = map[*client]struct{}{}
 			s.topics[t] = subs
 			s.m.topics.Inc()
+			if s.bus != nil {
+				s.bus.want(t, true)
+			}
 		}
 		subs[c] = struct{}{}
 		c.topics[t] = struct{}{}
@@ -167,13 +176,25 @@ func (s *Server) unsubscribeLocked(c *client, t string) {
 	if len(subs) == 0 {
 		delete(s.topics, t)
 		s.m.topics.Dec()
+		if s.bus != nil {
+			s.bus.want(t, false)
+		}
 	}
 }
 
-// publish relays msg (a decoded publish frame) to every subscriber of
-// topic with "clients" set to their number. Queueing never blocks: a
-// subscriber whose queue is full is dropped.
+// publish relays a client's publish frame data (msg decoded) to the
+// topic's subscribers here and, with Redis, on the other instances.
 func (s *Server) publish(topic string, data []byte, msg map[string]json.RawMessage) {
+	s.deliver(topic, data, msg)
+	if s.bus != nil {
+		s.bus.send(topic, data)
+	}
+}
+
+// deliver relays msg (a decoded publish frame) to every subscriber of
+// topic on this instance with "clients" set to their number. Queueing
+// never blocks: a subscriber whose queue is full is dropped.
+func (s *Server) deliver(topic string, data []byte, msg map[string]json.RawMessage) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	subs := s.topics[topic]
@@ -235,15 +256,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		s.cancel()
-		return nil
 	case <-ctx.Done():
-		s.cancel()
-		<-done
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	s.cancel()
+	<-done
+	if s.bus != nil {
+		s.bus.close()
+	}
+	return err
 }
 
 // Close is Shutdown without a deadline other than the Server's own

@@ -16,6 +16,12 @@ import (
 type Options struct {
 	// URL is the signalling server, e.g. ws://127.0.0.1:8090.
 	URL string
+	// Fallbacks are more servers sharing the same rooms (signalserver
+	// instances on one Redis). Join tries URL, then each of them in turn;
+	// when a connection drops, the redials go on round the list from the
+	// next one, so the members of an instance that goes away move to
+	// another.
+	Fallbacks []string
 	// Room is the topic the members share.
 	Room string
 	// ID names this member; empty means a random one.
@@ -35,6 +41,7 @@ type Options struct {
 // Room is a joined room.
 type Room struct {
 	opts   Options
+	urls   []string // URL, then Fallbacks
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -73,13 +80,23 @@ func Join(ctx context.Context, opts Options) (*Room, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 10 * time.Second
 	}
-	c, err := dial(ctx, opts)
+	urls := append([]string{opts.URL}, opts.Fallbacks...)
+	var c *websocket.Conn
+	var err error
+	next := 0
+	for next < len(urls) {
+		c, err = dial(ctx, urls[next], opts)
+		next++
+		if err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())
-	r := &Room{opts: opts, ctx: rctx, cancel: cancel, done: make(chan struct{}), conn: c, peers: map[string]*simplepeer.Peer{}}
-	go r.run(c)
+	r := &Room{opts: opts, urls: urls, ctx: rctx, cancel: cancel, done: make(chan struct{}), conn: c, peers: map[string]*simplepeer.Peer{}}
+	go r.run(c, next%len(urls))
 	return r, nil
 }
 
@@ -109,8 +126,8 @@ func (r *Room) Close() error {
 	return nil
 }
 
-func dial(ctx context.Context, opts Options) (*websocket.Conn, error) {
-	c, _, err := websocket.Dial(ctx, opts.URL, nil)
+func dial(ctx context.Context, url string, opts Options) (*websocket.Conn, error) {
+	c, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +154,8 @@ func writeJSON(ctx context.Context, c *websocket.Conn, m message) error {
 }
 
 // run reads the server until the connection drops, then redials with
-// backoff, until Close.
-func (r *Room) run(c *websocket.Conn) {
+// backoff, from r.urls[next] round the list, until Close.
+func (r *Room) run(c *websocket.Conn, next int) {
 	defer close(r.done)
 	backoff := 100 * time.Millisecond
 	for {
@@ -152,7 +169,9 @@ func (r *Room) run(c *websocket.Conn) {
 			}
 			backoff = min(2*backoff, r.opts.MaxBackoff)
 			var err error
-			if c, err = dial(r.ctx, r.opts); err == nil {
+			url := r.urls[next]
+			next = (next + 1) % len(r.urls)
+			if c, err = dial(r.ctx, url, r.opts); err == nil {
 				backoff = 100 * time.Millisecond
 				r.mu.Lock()
 				r.conn = c

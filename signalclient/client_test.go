@@ -41,13 +41,14 @@ type member struct {
 	left   chan string
 }
 
-func join(t *testing.T, url, id string) *member {
+// join joins the room "mesh" on url (then fallbacks) as id.
+func join(t *testing.T, url, id string, fallbacks ...string) *member {
 	t.Helper()
 	m := &member{lines: make(chan string, 16), joined: make(chan string, 16), left: make(chan string, 16)}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r, err := signalclient.Join(ctx, signalclient.Options{
-		URL: url, Room: "mesh", ID: id, PeerOptions: loopbackPeer,
+		URL: url, Fallbacks: fallbacks, Room: "mesh", ID: id, PeerOptions: loopbackPeer,
 		OnPeer: func(other string, p *simplepeer.Peer) {
 			p.OnConnect(func() {
 				m.joined <- other

@@ -2,6 +2,13 @@
 // signalling server on 127.0.0.1:8090 (-addr changes it), with Prometheus
 // metrics at /metrics. SIGINT or SIGTERM closes every client with 1001
 // (going away) and exits.
+//
+// -redis ADDR (host:port, or a redis:// URL) shares the rooms with every
+// other instance started with the same Redis, so that clients connected
+// to different instances find each other:
+//
+//	go run ./examples/signalserver -addr 127.0.0.1:8090 -redis 127.0.0.1:6379
+//	go run ./examples/signalserver -addr 127.0.0.1:8091 -redis 127.0.0.1:6379
 package main
 
 import (
@@ -19,11 +26,13 @@ import (
 	"time"
 
 	"github.com/gosimplepeer/simplepeer/signalserver"
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "`HOST:PORT` to listen on")
 	origins := flag.String("origins", "", "comma-separated Origin host `patterns` browsers may connect from (empty: any)")
+	redisAddr := flag.String("redis", "", "share rooms with other instances through the Redis at `ADDR` (host:port or redis://...)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -32,6 +41,15 @@ func main() {
 	if *origins != "" {
 		opts.AllowedOrigins = strings.Split(*origins, ",")
 	}
+	if *redisAddr != "" {
+		rdb, err := connectRedis(ctx, *redisAddr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer rdb.Close()
+		opts.Redis = rdb
+		log.Printf("sharing rooms through redis at %s", *redisAddr)
+	}
 	err := run(ctx, *addr, opts, func(a net.Addr) {
 		log.Printf("signalling on ws://%s (metrics at http://%s/metrics)", a, a)
 	})
@@ -39,6 +57,26 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Print("shut down")
+}
+
+// connectRedis returns a client for addr (host:port or a redis:// URL)
+// once the server answers a PING, so that a wrong address fails at start.
+func connectRedis(ctx context.Context, addr string) (*redis.Client, error) {
+	ro := &redis.Options{Addr: addr}
+	if strings.Contains(addr, "://") {
+		var err error
+		if ro, err = redis.ParseURL(addr); err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+	}
+	rdb := redis.NewClient(ro)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", addr, err)
+	}
+	return rdb, nil
 }
 
 // run serves a signalling server on addr until ctx ends, then shuts it

@@ -76,6 +76,34 @@ func TestRunRelaysAndShutsDown(t *testing.T) {
 	}
 }
 
+// startMain runs the command (this test binary re-executed as main) with
+// args and returns it with the address it listens on and the rest of its
+// stderr. The process is killed when ctx ends.
+func startMain(ctx context.Context, t *testing.T, args string) (*exec.Cmd, string, io.Reader) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), "SIGNALSERVER_RUN_MAIN=1", "SIGNALSERVER_ARGS="+args)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewReader(stderr)
+	for {
+		line, err := lines.ReadString('\n')
+		if m := regexp.MustCompile(`ws://(\S+)`).FindStringSubmatch(line); m != nil {
+			return cmd, m[1], lines
+		}
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("no listening line: %v", err)
+		}
+	}
+}
+
 // TestSignalShutsDown runs the command (this test binary re-executed as
 // main) and stops it with SIGINT and with SIGTERM: a connected client gets
 // 1001 and the process exits 0.
@@ -84,27 +112,7 @@ func TestSignalShutsDown(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0])
-			cmd.Env = append(os.Environ(), "SIGNALSERVER_RUN_MAIN=1", "SIGNALSERVER_ARGS=-addr 127.0.0.1:0")
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := bufio.NewScanner(stderr)
-			var addr string
-			for addr == "" && lines.Scan() {
-				if m := regexp.MustCompile(`ws://(\S+)`).FindStringSubmatch(lines.Text()); m != nil {
-					addr = m[1]
-				}
-			}
-			if addr == "" {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-				t.Fatal("no listening line")
-			}
+			cmd, addr, stderr := startMain(ctx, t, "-addr 127.0.0.1:0")
 			c, _, err := websocket.Dial(ctx, "ws://"+addr, nil)
 			if err != nil {
 				t.Fatal(err)

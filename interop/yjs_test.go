@@ -184,6 +184,11 @@ type yjsEvent struct {
 
 func startYjsPeer(t *testing.T, name string) *yjsPeer {
 	t.Helper()
+	// runNode checks for @roamhq/wrtc; a node_modules from before y-webrtc
+	// was added has that but not this.
+	if _, err := os.Stat(filepath.Join("node_modules", "y-webrtc", "package.json")); err != nil {
+		t.Fatalf("interop/node_modules has no y-webrtc: run interop/run.sh (or npm ci in interop/): %v", err)
+	}
 	p := &yjsPeer{
 		name:   name,
 		events: make(chan yjsEvent, 256),

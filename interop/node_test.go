@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,64 +16,16 @@ import (
 // goes to out/node.log. The process ends when the test does.
 func startNode(t *testing.T) *jsHost {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join("node_modules", "@roamhq", "wrtc", "package.json")); err != nil {
-		t.Fatalf("interop/node_modules is missing: run interop/run.sh (or npm ci in interop/): %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed: %v", err)
-	}
-	logf, err := os.Create(filepath.Join(outDir, "node.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join("js", "node-peer.js"))
-	cmd.Stderr = logf
-	cmd.Env = os.Environ()
-	if os.Getenv("INTEROP_DEBUG") != "" {
-		cmd.Env = append(cmd.Env, "DEBUG=simple-peer")
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-
+	var stdin io.Writer
 	h := newJSHost("node", func(b []byte) error {
 		_, err := stdin.Write(append(b, '\n'))
 		return err
 	})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			h.dispatch(sc.Bytes())
-		}
-		h.hostGone(sc.Err())
-	}()
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
-	t.Cleanup(func() {
-		_ = stdin.Close() // node-peer.js exits when its stdin closes
-		select {
-		case <-waited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-waited
-		}
-		<-readerDone
-		_ = logf.Close()
-	})
+	var env []string
+	if os.Getenv("INTEROP_DEBUG") != "" {
+		env = append(env, "DEBUG=simple-peer")
+	}
+	stdin = runNode(t, filepath.Join("js", "node-peer.js"), "node.log", env, h.dispatch, h.hostGone)
 
 	select {
 	case ev := <-h.ready:
@@ -83,4 +36,69 @@ func startNode(t *testing.T) *jsHost {
 		t.Fatalf("node not ready within 20 s (see %s)", filepath.Join(outDir, "node.log"))
 	}
 	return h
+}
+
+// runNode runs script with Node, extra environment variables env added, in
+// a process group of its own. Its stderr goes to out/logName. A single
+// goroutine calls onLine with each line of its stdout (the slice is reused
+// after onLine returns), then onEnd with the error that ended the reading
+// (nil at end of file). Lines for its stdin go to the returned writer.
+// When the test ends, stdin is closed (the scripts exit then), the
+// process group is killed if it has not gone within 5 s, and the reader
+// is waited for.
+func runNode(t *testing.T, script, logName string, env []string, onLine func([]byte), onEnd func(error)) io.Writer {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join("node_modules", "@roamhq", "wrtc", "package.json")); err != nil {
+		t.Fatalf("interop/node_modules is missing: run interop/run.sh (or npm ci in interop/): %v", err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not installed: %v", err)
+	}
+	logf, err := os.Create(filepath.Join(outDir, logName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, script)
+	cmd.Stderr = logf
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		t.Fatalf("start node %s: %v", script, err)
+	}
+
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			onLine(sc.Bytes())
+		}
+		onEnd(sc.Err())
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		select {
+		case <-waited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-waited
+		}
+		<-readerDone
+		_ = logf.Close()
+	})
+	return stdin
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: the interop suite in one command. Installs what it needs
-# (simple-peer and @roamhq/wrtc from package-lock.json; Debian's chromium
-# when /usr/bin/chromium is missing, which needs root) and runs the Go tests
-# against simple-peer in Node and in headless Chromium. Logs and the summary
+# (simple-peer, @roamhq/wrtc, y-webrtc, yjs and ws from package-lock.json;
+# Debian's chromium when /usr/bin/chromium is missing, which needs root) and
+# runs the Go tests against simple-peer in Node and in headless Chromium and
+# against y-webrtc through the signal server. Logs and the summary
 # go to interop/out/. Extra arguments go to go test, e.g.
 #
 #	interop/run.sh -run 'TestInterop/node'
@@ -17,7 +18,7 @@ cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "run.sh: node is required (Node.js 18+)" >&2; exit 1; }
 command -v go >/dev/null || { echo "run.sh: go is required" >&2; exit 1; }
 
-echo "== npm ci (simple-peer@9.11.1, @roamhq/wrtc@0.10.0)"
+echo "== npm ci (simple-peer@9.11.1, @roamhq/wrtc@0.10.0, y-webrtc@10.3.0, yjs@13.6.33, ws@8.23.1)"
 npm ci --no-audit --no-fund
 
 if [ ! -x /usr/bin/chromium ]; then

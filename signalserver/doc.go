@@ -38,8 +38,44 @@
 // with 1008), allowed origins, and an idle timeout enforced with
 // WebSocket pings.
 //
+// # Scale-out
+//
+// With Options.Redis, several Servers (processes, machines) share their
+// topics through Redis pub/sub, so that clients connected to different
+// instances are in the same rooms:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	srv := signalserver.New(&signalserver.Options{Redis: rdb})
+//
+// An instance subscribes to one Redis channel (RedisPrefix + topic) for
+// each topic that has subscribers on it, and unsubscribes when the last
+// one leaves. A publish is delivered to the local subscribers at once and
+// published on the topic's channel, in an envelope carrying the instance's
+// random ID, which the other instances deliver to their subscribers and
+// the sender skips. No instance holds state another needs: a client whose
+// instance dies reconnects to any other (signalclient's Options.Fallbacks)
+// and subscribes again.
+//
+// What to know:
+//   - "clients" in a relayed frame is the number of subscribers on the
+//     instance that delivers it, not in the whole room (y-webrtc does not
+//     use it; server.js has one instance, where the two are the same);
+//   - a subscribe that creates a topic on an instance waits, at most 2 s,
+//     for Redis to confirm the channel before the client's next frame is
+//     read, so that answers to the client's next publish reach it;
+//   - while Redis is unreachable each instance goes on serving its own
+//     clients; messages between instances are lost meanwhile (Redis
+//     pub/sub keeps nothing), go-redis reconnects and the instance
+//     subscribes its channels again. Failures are counted in
+//     signalserver_redis_errors_total{op}, not fatal;
+//   - publishes wait for Redis in a queue of Options.RedisQueue (1024);
+//     when it is full a publish reaches local subscribers only, counted.
+//
 // # Concurrency
 //
 // All methods of Server are safe for concurrent use. Each client costs
-// three goroutines (reader, writer, pinger), all waited for by Shutdown.
+// three goroutines (reader, writer, pinger), all waited for by Shutdown;
+// with Redis the Server has three more (channel subscriptions, publishing,
+// receiving), ended by Shutdown too. The Redis client is the caller's to
+// close.
 package signalserver

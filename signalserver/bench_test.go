@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/coder/websocket"
+	"github.com/gosimplepeer/simplepeer/internal/redistest"
 )
 
 // BenchmarkRelay10 publishes b.N messages to a topic of 10 subscribers (the
@@ -18,14 +19,34 @@ import (
 // The publisher keeps at most 64 messages in flight (not yet received by
 // every subscriber), within the send queue.
 func BenchmarkRelay10(b *testing.B) {
-	const subscribers, window = 10, 64
 	s := New(&Options{MessagesPerSecond: -1})
 	url, stop := serveBench(b, s)
 	defer stop()
+	benchRelay(b, []string{url})
+}
+
+// BenchmarkRelay10Redis is BenchmarkRelay10 across two instances sharing a
+// redis-server: the publisher and 4 subscribers on one, 5 on the other.
+func BenchmarkRelay10Redis(b *testing.B) {
+	rs := redistest.Start(b)
+	var urls []string
+	for range 2 {
+		s := New(&Options{MessagesPerSecond: -1, Redis: rs.Client(b)})
+		url, stop := serveBench(b, s)
+		defer stop()
+		urls = append(urls, url)
+	}
+	benchRelay(b, urls)
+}
+
+// benchRelay connects 10 subscribers, subscriber i to urls[i%len(urls)],
+// and publishes b.N messages from the first.
+func benchRelay(b *testing.B, urls []string) {
+	const subscribers, window = 10, 64
 	ctx := context.Background()
 	conns := make([]*websocket.Conn, subscribers)
 	for i := range conns {
-		c, _, err := websocket.Dial(ctx, url, nil)
+		c, _, err := websocket.Dial(ctx, urls[i%len(urls)], nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -5,10 +5,6 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -45,36 +41,6 @@ func (m *mediaState) init() {
 
 // stop waits for the RTCP readers, which end when the connection closes.
 func (m *mediaState) stop() { m.rtcp.Wait() }
-
-// registerInterceptors registers Pion's default interceptors (NACK, RTCP
-// reports, TWCC), as webrtc.RegisterDefaultInterceptors does, but with
-// loggers from lf: Pion's defaults print errors to stdout. (Pion v3's TWCC
-// sender takes no logger.)
-func registerInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry, lf logging.LoggerFactory) error {
-	generator, err := nack.NewGeneratorInterceptor(nack.GeneratorLog(lf.NewLogger("nack_generator")))
-	if err != nil {
-		return err
-	}
-	responder, err := nack.NewResponderInterceptor(nack.ResponderLog(lf.NewLogger("nack_responder")))
-	if err != nil {
-		return err
-	}
-	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
-	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
-	reg.Add(responder)
-	reg.Add(generator)
-	receiver, err := report.NewReceiverInterceptor(report.ReceiverLog(lf.NewLogger("receiver_report")))
-	if err != nil {
-		return err
-	}
-	sender, err := report.NewSenderInterceptor(report.SenderLog(lf.NewLogger("sender_report")))
-	if err != nil {
-		return err
-	}
-	reg.Add(receiver)
-	reg.Add(sender)
-	return webrtc.ConfigureTWCCSender(me, reg)
-}
 
 // AddTrack sends a local track to the remote peer and renegotiates. Errors:
 // ERR_SENDER_ALREADY_ADDED, ERR_SENDER_REMOVED (a removed track cannot be

@@ -3,6 +3,7 @@ package simplepeer
 import (
 	"time"
 
+	"github.com/gosimplepeer/simplepeer/internal/udpbuf"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
@@ -121,7 +122,7 @@ func DefaultSettingEngine() *webrtc.SettingEngine {
 	se.SetPrflxAcceptanceMinWait(0)
 	se.SetSrflxAcceptanceMinWait(0)
 	se.SetRelayAcceptanceMinWait(relayWait)
-	se.SetNet(newBufferedNet(socketBufferSize))
+	se.SetNet(udpbuf.NewNet(socketBufferSize))
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveWindow)
 	se.DetachDataChannels()
 	return se

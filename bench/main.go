@@ -32,11 +32,10 @@ import (
 
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
+	"github.com/gosimplepeer/simplepeer/internal/udpbuf"
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
-	"github.com/pion/transport/v2"
-	"github.com/pion/transport/v2/stdnet"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -215,7 +214,7 @@ func (v variant) settingEngine() *webrtc.SettingEngine {
 	case v.tuned:
 		se = &webrtc.SettingEngine{}
 		se.SetPrflxAcceptanceMinWait(0)
-		if n := newBufferedNet(udpBuffer); n != nil {
+		if n := udpbuf.NewNet(udpBuffer); n != nil {
 			se.SetNet(n)
 		}
 	default:
@@ -260,49 +259,6 @@ func (d dropCounter) Warn(msg string)                { d.count(msg) }
 func (d dropCounter) Warnf(format string, _ ...any)  { d.count(format) }
 func (d dropCounter) Error(msg string)               { d.count(msg) }
 func (d dropCounter) Errorf(format string, _ ...any) { d.count(format) }
-
-// bufferedNet is the OS network with larger UDP socket buffers (the idea of
-// simplepeer's netbuf.go, for the tuned raw Pion variants).
-type bufferedNet struct {
-	transport.Net
-	size int
-}
-
-func newBufferedNet(size int) transport.Net {
-	n, err := stdnet.NewNet()
-	if err != nil {
-		return nil
-	}
-	return &bufferedNet{Net: n, size: size}
-}
-
-func (n *bufferedNet) grow(c any) {
-	if b, ok := c.(interface {
-		SetReadBuffer(int) error
-		SetWriteBuffer(int) error
-	}); ok {
-		_ = b.SetReadBuffer(n.size) // best effort: the kernel caps it at rmem_max
-		_ = b.SetWriteBuffer(n.size)
-	}
-}
-
-// ListenUDP opens a UDP socket with enlarged buffers.
-func (n *bufferedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
-	if err == nil {
-		n.grow(c)
-	}
-	return c, err
-}
-
-// ListenPacket opens a packet socket with enlarged buffers.
-func (n *bufferedNet) ListenPacket(network, address string) (net.PacketConn, error) {
-	c, err := n.Net.ListenPacket(network, address)
-	if err == nil {
-		n.grow(c)
-	}
-	return c, err
-}
 
 // pair is two connected in-process peers.
 type pair interface {

@@ -1,4 +1,7 @@
-package simplepeer
+// Package udpbuf is the OS network with larger UDP socket buffers, for
+// Pion's SettingEngine.SetNet: the library's DefaultSettingEngine uses it,
+// and bench/ uses the same code for its raw-Pion variants.
+package udpbuf
 
 import (
 	"net"
@@ -16,12 +19,13 @@ type bufferedNet struct {
 	size int
 }
 
-func newBufferedNet(size int) transport.Net {
+// NewNet returns the OS network with size-byte UDP send and receive
+// buffers, or nil when the interfaces cannot be listed (Pion then builds
+// its own network and reports the problem itself).
+func NewNet(size int) transport.Net {
 	n, err := stdnet.NewNet()
 	if err != nil {
-		// stdnet.NewNet only fails when listing interfaces fails; let
-		// Pion build its own network and report the problem itself.
-		return nil
+		return nil // stdnet.NewNet fails only when listing interfaces fails
 	}
 	return &bufferedNet{Net: n, size: size}
 }

@@ -43,9 +43,9 @@ export function joinRoom ({ url, room, id = randomId(), SimplePeer, peerOpts = {
     p.on('signal', signal => publish({ type: 'signal', from: id, to: other, signal }))
     p.on('error', () => {}) // 'close' follows
     p.on('close', () => {
-      if (peers.get(other) !== p) return
+      if (peers.get(other) !== p) return // room.close() has cleared peers: no onLeave
       peers.delete(other)
-      if (!closed) onLeave(other)
+      onLeave(other)
     })
     onPeer(other, p)
     return p
@@ -57,7 +57,7 @@ export function joinRoom ({ url, room, id = randomId(), SimplePeer, peerOpts = {
   }
   ws.onerror = () => {} // 'close' follows
   ws.onmessage = ev => {
-    if (closed) return
+    if (closed) return // a message still arriving after close()
     let m
     try { m = JSON.parse(ev.data) } catch { return }
     const d = m && m.type === 'publish' && m.topic === room ? m.data : null

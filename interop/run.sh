@@ -3,7 +3,8 @@
 # (simple-peer, @roamhq/wrtc, y-webrtc, yjs and ws from package-lock.json;
 # Debian's chromium when /usr/bin/chromium is missing, which needs root) and
 # runs the Go tests against simple-peer in Node and in headless Chromium and
-# against y-webrtc through the signal server. Logs and the summary
+# against y-webrtc and examples/signalserver/js/room.js through the signal
+# server. Logs and the summary
 # go to interop/out/. Extra arguments go to go test, e.g.
 #
 #	interop/run.sh -run 'TestInterop/node'

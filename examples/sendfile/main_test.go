@@ -6,7 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gosimplepeer/simplepeer/internal/leakcheck"
 )
+
+// TestMain fails the tests if they leave goroutines behind.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // A generated file crosses two in-process peers intact (the SHA-256 of what
 // arrived matches), with plain progress lines when not on a terminal.

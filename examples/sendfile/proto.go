@@ -99,7 +99,9 @@ func sendOver(conn io.ReadWriter, name string, src io.Reader, size int64, progre
 	if err := writeLine(conn, header{Name: name, Size: size}); err != nil {
 		return result{}, fmt.Errorf("failed to send the header: %w", err)
 	}
-	if err := readReply(br); err != nil {
+	if err := readReply(br); errors.Is(err, io.ErrUnexpectedEOF) {
+		return result{}, errors.New("the receiver hung up before answering (busy with another sender?)")
+	} else if err != nil {
 		return result{}, fmt.Errorf("the receiver refused the file: %w", err)
 	}
 	sum := sha256.New()
@@ -137,7 +139,9 @@ type received struct {
 func receiveOver(conn io.ReadWriter, dir string, force bool, newProgress func(h header) io.WriteCloser) (received, error) {
 	br := bufio.NewReaderSize(conn, maxLine)
 	var h header
-	if err := readLine(br, &h); err != nil {
+	if err := readLine(br, &h); errors.Is(err, io.ErrUnexpectedEOF) {
+		return received{}, errors.New("the sender hung up before sending a header (busy with another receiver?)")
+	} else if err != nil {
 		return received{}, fmt.Errorf("failed to read the header: %w", err)
 	}
 	refuse := func(err error) (received, error) {

@@ -23,6 +23,8 @@ const (
 	roleRecv = "recv"
 )
 
+var roleName = map[string]string{roleSend: "sender", roleRecv: "receiver"}
+
 // meet joins c.room on c.signal as a member of role and returns the peer of
 // the first member of the other role whose connection comes up, with the
 // room (to be closed after the peer). Every other member (a second sender,
@@ -50,12 +52,16 @@ func meet(ctx context.Context, c config, role string, log io.Writer) (*simplepee
 			p.OnConnect(func() {
 				mu.Lock()
 				defer mu.Unlock()
-				if chosen == nil && strings.HasPrefix(id, other+"-") {
+				switch {
+				case !strings.HasPrefix(id, other+"-"):
+					fmt.Fprintf(log, "sendfile: ignoring %s: not a %s\n", id, roleName[other])
+				case chosen != nil:
+					fmt.Fprintf(log, "sendfile: ignoring %s: connected to %s already\n", id, peerID)
+				default:
 					chosen, peerID = p, id
 					close(ready)
 					return
 				}
-				fmt.Fprintf(log, "sendfile: ignoring %s: only one %s per room\n", id, map[string]string{roleSend: "sender", roleRecv: "receiver"}[other])
 				go p.Close()
 			})
 		},
@@ -64,7 +70,7 @@ func meet(ctx context.Context, c config, role string, log io.Writer) (*simplepee
 		return nil, nil, fmt.Errorf("failed to join room %q on %s: %w", c.room, c.signal, err)
 	}
 	fmt.Fprintf(log, "sendfile: joined room %q on %s as %s, waiting for a %s\n",
-		c.room, c.signal, room.ID(), map[string]string{roleSend: "sender", roleRecv: "receiver"}[other])
+		c.room, c.signal, room.ID(), roleName[other])
 	select {
 	case <-ready:
 	case <-ctx.Done():

@@ -176,6 +176,32 @@ func TestTwoProcesses(t *testing.T) {
 		}
 	})
 
+	// A second sender in the room is ignored: one file arrives, from the
+	// sender the receiver connected to first; the other sender exits 1.
+	t.Run("SecondSender", func(t *testing.T) {
+		out := t.TempDir()
+		other := filepath.Join(t.TempDir(), "other.bin")
+		if err := os.WriteFile(other, data[:1_000_000], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := startSendfile(ctx, t, bin, "-signal", url, "-room", "three", "-recv", out, "-timeout", "90s")
+		r.waitJoined(t)
+		s1 := startSendfile(ctx, t, bin, "-signal", url, "-room", "three", "-send", src, "-timeout", "90s")
+		s2 := startSendfile(ctx, t, bin, "-signal", url, "-room", "three", "-send", other, "-timeout", "90s")
+		if err := r.wait(); err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+		codes := []int{exitCode(s1.wait()), exitCode(s2.wait())}
+		entries, _ := os.ReadDir(out)
+		if len(entries) != 1 {
+			t.Fatalf("%d entries in the receiver's directory, want 1", len(entries))
+		}
+		want := map[string][]int{"five.bin": {0, 1}, "other.bin": {1, 0}}[entries[0].Name()]
+		if want == nil || codes[0] != want[0] || codes[1] != want[1] {
+			t.Errorf("received %s; senders exited %v", entries[0].Name(), codes)
+		}
+	})
+
 	// Alone in its room, a receiver gives up after -timeout.
 	t.Run("Timeout", func(t *testing.T) {
 		r := startSendfile(ctx, t, bin, "-signal", url, "-room", "alone", "-recv", t.TempDir(), "-timeout", "1s")

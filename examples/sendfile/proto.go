@@ -111,7 +111,7 @@ func sendOver(conn io.ReadWriter, name string, src io.Reader, size int64, progre
 		return result{bytes: n}, fmt.Errorf("the source ended after %d of %d bytes", n, size)
 	}
 	if err != nil {
-		return result{bytes: n}, fmt.Errorf("failed to send: %w", err)
+		return result{bytes: n}, fmt.Errorf("failed to send after %d of %d bytes (did the receiver stop?): %w", n, size, err)
 	}
 	_ = progress.Close() // the bar's last line before the wait for the verdict
 	res := result{bytes: n, sum: sum.Sum(nil)}

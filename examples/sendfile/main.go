@@ -108,9 +108,9 @@ func main() {
 			fmt.Printf("received %s: %s\n", res.path, res.result)
 		}
 	} else {
-		var res result
+		var res received
 		if res, err = sendRemote(ctx, c, os.Stderr); err == nil {
-			fmt.Printf("sent %s; the receiver has it\n", res)
+			fmt.Printf("sent %s: %s; the receiver has it\n", res.path, res.result)
 		}
 	}
 	stop()

@@ -125,10 +125,10 @@ func sendOver(conn io.ReadWriter, name string, src io.Reader, size int64, progre
 	return res, nil
 }
 
-// received is what receiveOver stored.
+// received is what receiveOver stored, or sendRemote sent.
 type received struct {
 	result
-	path string
+	path string // where the file is (receiver), the name it was sent as (sender)
 }
 
 // receiveOver receives one file from conn into dir, as the header names

@@ -100,11 +100,12 @@ func peerOptions(stun string) func() *simplepeer.Options {
 	}
 }
 
-// sendRemote sends a file (or generated data) to the receiver in the room.
-func sendRemote(ctx context.Context, c config, log io.Writer) (result, error) {
+// sendRemote sends a file (or generated data) to the receiver in the room;
+// the result's path is the name the receiver was given.
+func sendRemote(ctx context.Context, c config, log io.Writer) (received, error) {
 	src, n, err := source(c.send, c.size)
 	if err != nil {
-		return result{}, err
+		return received{}, err
 	}
 	if f, ok := src.(io.Closer); ok {
 		defer f.Close()
@@ -115,14 +116,14 @@ func sendRemote(ctx context.Context, c config, log io.Writer) (result, error) {
 	}
 	p, room, err := meet(ctx, c, roleSend, log)
 	if err != nil {
-		return result{}, err
+		return received{}, err
 	}
 	defer room.Close()
 	stop := context.AfterFunc(ctx, func() { _ = p.SetDeadline(aLongTimeAgo) })
 	fmt.Fprintf(log, "sendfile: sending %s (%d bytes)\n", name, n)
 	res, err := sendOver(p, name, src, n, newProgress(n, os.Stderr, "sending"))
 	stop()
-	return res, closePeer(ctx, p, err)
+	return received{result: res, path: name}, closePeer(ctx, p, err)
 }
 
 // receiveRemote receives one file from the sender in the room into c.recv.

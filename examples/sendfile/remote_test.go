@@ -148,7 +148,7 @@ func TestTwoProcesses(t *testing.T) {
 			if !strings.HasPrefix(r.stdout.String(), "received "+filepath.Join(out, "five.bin")+": 5000000 bytes in ") {
 				t.Errorf("receiver printed %q", &r.stdout)
 			}
-			if !strings.HasPrefix(s.stdout.String(), "sent 5000000 bytes in ") {
+			if !strings.HasPrefix(s.stdout.String(), "sent five.bin: 5000000 bytes in ") {
 				t.Errorf("sender printed %q", &s.stdout)
 			}
 		})

@@ -26,10 +26,12 @@
 // exists in DIR (unless -force). -size SIZE instead of -send sends
 // generated data as "generated-SIZE.bin".
 //
-// A room is for one sender and one receiver: member IDs say which role
-// they have, a sender pairs only with a receiver, and any further member
-// (a second sender or receiver, or one of the same role) is ignored: its
-// connection is closed as soon as it is up, so it fails instead of waiting.
+// A room is for one sender and one receiver at a time. Member IDs say
+// which role they have ("send-…", "recv-…"), a sender pairs only with a
+// receiver, and the first pair to connect is the one used: any further
+// member (a second sender or receiver) is ignored, its connection closed
+// as soon as it is up. A member turned away that way exits 1 at once; one
+// that never got connected keeps waiting for a partner until -timeout.
 //
 // No ICE server is used unless -stun is given, so only host candidates
 // (loopback included) are tried: enough on one machine or a LAN, and

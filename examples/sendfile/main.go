@@ -151,10 +151,14 @@ func (c config) check(set map[string]bool, args int) error {
 			return fmt.Errorf("-recv %s: not a directory", c.recv)
 		}
 	}
-	if c.send == "" {
-		if _, err := parseSize(c.size); err != nil {
+	if c.send != "" {
+		if st, err := os.Stat(c.send); err != nil {
 			return err
+		} else if !st.Mode().IsRegular() {
+			return fmt.Errorf("-send %s: not a regular file", c.send)
 		}
+	} else if _, err := parseSize(c.size); err != nil {
+		return err
 	}
 	return nil
 }

@@ -106,9 +106,13 @@ func sendOver(conn io.ReadWriter, name string, src io.Reader, size int64, progre
 	}
 	sum := sha256.New()
 	start := time.Now()
-	n, err := io.CopyN(conn, io.TeeReader(src, io.MultiWriter(sum, progress)), size)
+	in := &readErr{r: src}
+	n, err := io.CopyN(conn, io.TeeReader(in, io.MultiWriter(sum, progress)), size)
 	if errors.Is(err, io.EOF) {
 		return result{bytes: n}, fmt.Errorf("the source ended after %d of %d bytes", n, size)
+	}
+	if in.err != nil {
+		return result{bytes: n}, fmt.Errorf("failed to read what to send: %w", in.err)
 	}
 	if err != nil {
 		return result{bytes: n}, fmt.Errorf("failed to send after %d of %d bytes (did the receiver stop?): %w", n, size, err)
@@ -123,6 +127,21 @@ func sendOver(conn io.ReadWriter, name string, src io.Reader, size int64, progre
 	}
 	res.elapsed, res.ok = time.Since(start), true
 	return res, nil
+}
+
+// readErr remembers the error its reader returned, other than io.EOF, to
+// tell it from a failure to send.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 // received is what receiveOver stored, or sendRemote sent.

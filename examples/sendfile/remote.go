@@ -27,9 +27,10 @@ var roleName = map[string]string{roleSend: "sender", roleRecv: "receiver"}
 
 // meet joins c.room on c.signal as a member of role and returns the peer of
 // the first member of the other role whose connection comes up, with the
-// room (to be closed after the peer). Every other member (a second sender,
-// a second receiver, a member of the same role) is ignored: its peer is
-// closed as soon as it connects, so it fails rather than waits.
+// room (to be closed after the peer). Every other member (one of the same
+// role, or of the other role once one is chosen) is ignored: its peer is
+// closed as soon as it connects, so that it fails rather than waits. meet
+// waits until ctx ends for a member of the other role to connect.
 func meet(ctx context.Context, c config, role string, log io.Writer) (*simplepeer.Peer, *signalclient.Room, error) {
 	other := roleRecv
 	if role == roleRecv {

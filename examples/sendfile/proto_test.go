@@ -21,7 +21,7 @@ func (nopProgress) Close() error                { return nil }
 func noProgress(header) io.WriteCloser { return nopProgress{} }
 
 // transfer runs sendOver and receiveOver on the two ends of a net.Pipe.
-func transfer(t *testing.T, name string, data []byte, dir string, force bool) (result, error, received, error) {
+func transfer(t *testing.T, name string, data []byte, dir string, force bool) (sres result, rres received, serr, rerr error) {
 	t.Helper()
 	a, b := net.Pipe()
 	type recvOut struct {
@@ -34,10 +34,10 @@ func transfer(t *testing.T, name string, data []byte, dir string, force bool) (r
 		_ = b.Close()
 		done <- recvOut{res, err}
 	}()
-	sres, serr := sendOver(a, name, bytes.NewReader(data), int64(len(data)), nopProgress{})
+	sres, serr = sendOver(a, name, bytes.NewReader(data), int64(len(data)), nopProgress{})
 	_ = a.Close()
 	r := <-done
-	return sres, serr, r.res, r.err
+	return sres, r.res, serr, r.err
 }
 
 // files lists dir's entries, temporary files included.
@@ -57,7 +57,7 @@ func files(t *testing.T, dir string) []string {
 func TestProtocolSendsAFile(t *testing.T) {
 	dir := t.TempDir()
 	data := bytes.Repeat([]byte("sendfile "), 100_000)
-	sres, serr, rres, rerr := transfer(t, "a.txt", data, dir, false)
+	sres, rres, serr, rerr := transfer(t, "a.txt", data, dir, false)
 	if serr != nil || rerr != nil || !sres.ok || !rres.ok {
 		t.Fatalf("send: %+v, %v; receive: %+v, %v", sres, serr, rres, rerr)
 	}
@@ -78,7 +78,7 @@ func TestProtocolSendsAFile(t *testing.T) {
 
 func TestProtocolEmptyFile(t *testing.T) {
 	dir := t.TempDir()
-	if _, serr, _, rerr := transfer(t, "empty", nil, dir, false); serr != nil || rerr != nil {
+	if _, _, serr, rerr := transfer(t, "empty", nil, dir, false); serr != nil || rerr != nil {
 		t.Fatalf("send: %v; receive: %v", serr, rerr)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "empty")); err != nil || st.Size() != 0 {
@@ -94,14 +94,14 @@ func TestProtocolExistingFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, serr, _, rerr := transfer(t, "a.txt", []byte("new"), dir, false)
+	_, _, serr, rerr := transfer(t, "a.txt", []byte("new"), dir, false)
 	if serr == nil || rerr == nil || !strings.Contains(serr.Error(), "already exists") {
 		t.Fatalf("send: %v; receive: %v; want both refused", serr, rerr)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "old" {
 		t.Fatalf("a.txt is %q, want it untouched", got)
 	}
-	if _, serr, _, rerr := transfer(t, "a.txt", []byte("new"), dir, true); serr != nil || rerr != nil {
+	if _, _, serr, rerr := transfer(t, "a.txt", []byte("new"), dir, true); serr != nil || rerr != nil {
 		t.Fatalf("with force: send: %v; receive: %v", serr, rerr)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "new" {
@@ -115,7 +115,7 @@ func TestProtocolExistingFile(t *testing.T) {
 func TestProtocolRefusesBadNames(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"", ".", "..", "../x", "a/b", "/etc/passwd", `a\b`, "x\x00y"} {
-		_, serr, _, rerr := transfer(t, name, []byte("x"), dir, false)
+		_, _, serr, rerr := transfer(t, name, []byte("x"), dir, false)
 		if serr == nil || rerr == nil {
 			t.Errorf("%q: send: %v; receive: %v; want both refused", name, serr, rerr)
 		}
@@ -132,7 +132,7 @@ func TestProtocolRefusesBadNames(t *testing.T) {
 
 // fakeSender sends a header and body, then sum (or closes early if body is
 // shorter than size), and returns the receiver's last reply.
-func fakeSender(t *testing.T, dir string, size int, body, sum []byte) (error, error) {
+func fakeSender(t *testing.T, dir string, size int, body, sum []byte) (verdict, rerr error) {
 	t.Helper()
 	a, b := net.Pipe()
 	done := make(chan error, 1)
@@ -151,7 +151,6 @@ func fakeSender(t *testing.T, dir string, size int, body, sum []byte) (error, er
 	if _, err := a.Write(body); err != nil {
 		t.Fatal(err)
 	}
-	var verdict error
 	if len(body) == size {
 		if _, err := a.Write(sum); err != nil {
 			t.Fatal(err)

@@ -68,30 +68,12 @@ type config struct {
 }
 
 func main() {
-	var c config
-	flag.StringVar(&c.size, "size", "50MB", "send `SIZE` bytes of generated data (KB, MB, GB: powers of 1000; KiB, MiB, GiB: of 1024)")
-	flag.StringVar(&c.send, "send", "", "send `FILE` instead of generated data")
-	flag.StringVar(&c.signal, "signal", "", "signalling server `URL`, e.g. ws://127.0.0.1:8090: send to (-send, -size) or receive from (-recv) another sendfile in -room")
-	flag.StringVar(&c.room, "room", "sendfile", "with -signal: the room `NAME` the sender and the receiver meet in")
-	flag.StringVar(&c.recv, "recv", "", "with -signal: receive one file into `DIR`")
-	flag.BoolVar(&c.force, "force", false, "with -recv: replace a file of the same name in DIR")
-	flag.StringVar(&c.stun, "stun", "", "with -signal: STUN server `URL`, e.g. stun:stun.l.google.com:19302 (default: none, host and loopback candidates only)")
-	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long (with -signal: the wait for the other side included)")
-	flag.Usage = func() {
-		out := flag.CommandLine.Output()
-		fmt.Fprintf(out, "Usage:\n"+
-			"  sendfile [-size SIZE | -send FILE]                            two peers in this process\n"+
-			"  sendfile -signal URL [-room NAME] -recv DIR [-force]          receive one file into DIR\n"+
-			"  sendfile -signal URL [-room NAME] (-send FILE | -size SIZE)   send it\n\nFlags:\n")
-		flag.PrintDefaults()
+	c, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
 	}
-	flag.Parse()
-	set := map[string]bool{}
-	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if err := c.check(set, flag.NArg()); err != nil {
-		fmt.Fprintln(os.Stderr, "sendfile:", err)
-		flag.Usage()
-		os.Exit(2)
+	if err != nil {
+		os.Exit(2) // parseFlags has printed why, and the usage
 	}
 
 	ctx, cancel := context.WithTimeoutCause(context.Background(), c.timeout, fmt.Errorf("timed out after %v", c.timeout))
@@ -103,7 +85,6 @@ func main() {
 		return
 	}
 	ctx, stop := interruptible(ctx)
-	var err error
 	if c.recv != "" {
 		var res received
 		if res, err = receiveRemote(ctx, c, os.Stderr); err == nil {
@@ -122,13 +103,50 @@ func main() {
 	}
 }
 
-// check reports a bad combination of flags; set holds the flags given.
-func (c config) check(set map[string]bool, args int) error {
+// parseFlags parses the command line. It prints what is wrong and the
+// usage to errOut, and returns flag.ErrHelp after -h.
+func parseFlags(args []string, errOut io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("sendfile", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.StringVar(&c.size, "size", "50MB", "send `SIZE` bytes of generated data (KB, MB, GB: powers of 1000; KiB, MiB, GiB: of 1024)")
+	fs.StringVar(&c.send, "send", "", "send `FILE` instead of generated data")
+	fs.StringVar(&c.signal, "signal", "", "signalling server `URL`, e.g. ws://127.0.0.1:8090: send to (-send, -size) or receive from (-recv) another sendfile in -room")
+	fs.StringVar(&c.room, "room", "sendfile", "with -signal: the room `NAME` the sender and the receiver meet in")
+	fs.StringVar(&c.recv, "recv", "", "with -signal: receive one file into `DIR`")
+	fs.BoolVar(&c.force, "force", false, "with -recv: replace a file of the same name in DIR")
+	fs.StringVar(&c.stun, "stun", "", "with -signal: STUN server `URL`, e.g. stun:stun.l.google.com:19302 (default: none, host and loopback candidates only)")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long (with -signal: the wait for the other side included)")
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "Usage:\n"+
+			"  sendfile [-size SIZE | -send FILE]                            two peers in this process\n"+
+			"  sendfile -signal URL [-room NAME] -recv DIR [-force]          receive one file into DIR\n"+
+			"  sendfile -signal URL [-room NAME] (-send FILE | -size SIZE)   send it\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err // printed by fs
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := c.check(set, fs.Args()); err != nil {
+		fmt.Fprintln(errOut, "sendfile:", err)
+		fs.Usage()
+		return c, err
+	}
+	return c, nil
+}
+
+// check reports a bad combination of flags; set holds the flags given,
+// args the arguments after them.
+func (c config) check(set map[string]bool, args []string) error {
 	switch {
-	case args > 0:
-		return fmt.Errorf("unexpected argument %q", flag.Arg(0))
+	case len(args) > 0:
+		return fmt.Errorf("unexpected argument %q", args[0])
 	case set["send"] && set["size"]:
 		return errors.New("give -send or -size, not both")
+	case c.timeout <= 0:
+		return errors.New("-timeout must be positive")
 	case c.signal == "":
 		for _, f := range []string{"room", "recv", "force", "stun"} {
 			if set[f] {

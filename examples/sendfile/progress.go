@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -11,18 +12,19 @@ import (
 
 // newProgress returns a writer that shows how much of total has been
 // written to it: a progress bar (bytes, rate, ETA) on a terminal, a plain
-// line per 10 % otherwise (a log, a pipe, CI).
-func newProgress(total int64, out *os.File) io.WriteCloser {
+// line per 10 % otherwise (a log, a pipe, CI). what ("sending",
+// "receiving") labels the bar. Close may be called more than once.
+func newProgress(total int64, out *os.File, what string) io.WriteCloser {
 	if st, err := out.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-		return progressbar.NewOptions64(total,
+		return &closeOnce{WriteCloser: progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(out),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }),
-			progressbar.OptionSetDescription("sending"),
-		)
+			progressbar.OptionSetDescription(what),
+		)}
 	}
 	return &lines{total: total, out: out, start: time.Now()}
 }
@@ -47,3 +49,14 @@ func (l *lines) Write(b []byte) (int, error) {
 }
 
 func (l *lines) Close() error { return nil }
+
+// closeOnce passes on the first Close only.
+type closeOnce struct {
+	io.WriteCloser
+	once sync.Once
+}
+
+func (c *closeOnce) Close() (err error) {
+	c.once.Do(func() { err = c.WriteCloser.Close() })
+	return err
+}

@@ -1,5 +1,13 @@
 package simplepeer
 
+import (
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/pion/ice/v2"
+)
+
 // Internals the black-box tests measure bounds with.
 
 // InboxState returns what p holds of received, unconsumed data: the budget
@@ -41,3 +49,24 @@ const (
 // SendWindow is p's current send window and the largest it has been
 // (window.go).
 func SendWindow(p *Peer) (now, peak uint64) { return p.window.limit(), p.window.peak.Load() }
+
+// SinglePortConns returns how many ICE connections the single port's UDP
+// mux holds (by ufrag, and by remote address): both drop to 0 once every
+// peer using it has closed.
+func SinglePortConns(sp *SinglePort) (byUfrag, byAddr int) {
+	m, ok := sp.udp.(*ice.UDPMuxDefault)
+	if !ok {
+		return -1, -1
+	}
+	v := reflect.ValueOf(m).Elem()
+	// Read under the mux's own locks, as its methods do.
+	mu := (*sync.Mutex)(unsafe.Pointer(v.FieldByName("mu").UnsafeAddr()))
+	amu := (*sync.RWMutex)(unsafe.Pointer(v.FieldByName("addressMapMu").UnsafeAddr()))
+	mu.Lock()
+	byUfrag = v.FieldByName("connsIPv4").Len() + v.FieldByName("connsIPv6").Len()
+	mu.Unlock()
+	amu.RLock()
+	byAddr = v.FieldByName("addressMap").Len()
+	amu.RUnlock()
+	return byUfrag, byAddr
+}

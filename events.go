@@ -142,8 +142,10 @@ func (p *Peer) dispatchLoop() {
 	e := &p.ev
 	defer close(e.done)
 	p.life.dispatcherID.Store(goroutineID())
+	var batch []event
 	for range e.queue.ready() {
-		for _, ev := range e.queue.take() {
+		batch = e.queue.take(batch)
+		for _, ev := range batch {
 			if ev.kind == evFlush {
 				p.deliverHeld(ev.flush)
 				continue
@@ -181,8 +183,7 @@ func (p *Peer) deliver(ev event) {
 		return
 	}
 	h := e.h
-	call := p.handlerFor(ev, &h)
-	if call == nil {
+	if !h.has(ev.kind) {
 		if ev.kind != evData {
 			e.hold(ev)
 		}
@@ -209,57 +210,64 @@ func (p *Peer) deliver(ev event) {
 		e.held = [numEventKinds][]event{}
 	}
 	e.mu.Unlock()
-	call()
+	h.call(&ev)
 	if ev.kind == evData {
 		p.inbox.handled(ev.data)
 	}
 }
 
-// handlerFor returns a call of the handler for ev, or nil when unset.
-func (p *Peer) handlerFor(ev event, h *handlers) func() {
+// has reports whether a handler for kind is set.
+func (h *handlers) has(kind eventKind) bool {
+	switch kind {
+	case evSignal:
+		return h.signal != nil
+	case evConnect:
+		return h.connect != nil
+	case evData:
+		return h.data != nil
+	case evError:
+		return h.err != nil
+	case evClose:
+		return h.close != nil
+	case evTrack:
+		return h.track != nil
+	case evStream:
+		return h.stream != nil
+	case evNegotiated:
+		return h.negotiated != nil
+	case evICEState:
+		return h.iceState != nil
+	case evSignalingState:
+		return h.signaling != nil
+	}
+	return false
+}
+
+// call calls the handler for ev, which has checked it is set. (A switch,
+// not a closure: a closure per event costs two allocations per message.)
+func (h *handlers) call(ev *event) {
 	switch ev.kind {
 	case evSignal:
-		if f := h.signal; f != nil {
-			return func() { f(ev.signal) }
-		}
+		h.signal(ev.signal)
 	case evConnect:
-		if f := h.connect; f != nil {
-			return f
-		}
+		h.connect()
 	case evData:
-		if f := h.data; f != nil {
-			return func() { f(ev.data) }
-		}
+		h.data(ev.data)
 	case evError:
-		if f := h.err; f != nil {
-			return func() { f(ev.err) }
-		}
+		h.err(ev.err)
 	case evClose:
-		if f := h.close; f != nil {
-			return f
-		}
+		h.close()
 	case evTrack:
-		if f := h.track; f != nil {
-			return func() { f(ev.track, ev.receiver) }
-		}
+		h.track(ev.track, ev.receiver)
 	case evStream:
-		if f := h.stream; f != nil {
-			return func() { f(ev.stream) }
-		}
+		h.stream(ev.stream)
 	case evNegotiated:
-		if f := h.negotiated; f != nil {
-			return f
-		}
+		h.negotiated()
 	case evICEState:
-		if f := h.iceState; f != nil {
-			return func() { f(ev.ice, ev.gathering) }
-		}
+		h.iceState(ev.ice, ev.gathering)
 	case evSignalingState:
-		if f := h.signaling; f != nil {
-			return func() { f(ev.signaling) }
-		}
+		h.signaling(ev.signaling)
 	}
-	return nil
 }
 
 // Handlers. Each setter replaces the previous handler; nil unsets it. All

@@ -32,7 +32,8 @@ type inbox struct {
 	mu      sync.Mutex
 	charged int      // budget in use, see rxBudget
 	events  int      // messages queued as data events, not yet delivered
-	bufs    [][]byte // Read's messages, oldest first; bufs[0] may be partly read
+	bufs    [][]byte // Read's messages from bufs[head], oldest first; bufs[head] may be partly read
+	head    int      // bufs[:head] are read (nil); the array is reused, not reallocated per message
 	eof     bool     // the peer was torn down: nothing more will arrive
 	eofErr  error    // what it was destroyed with, if anything; nil means io.EOF
 	closed  bool     // the user closed the peer: Read returns net.ErrClosed
@@ -91,6 +92,12 @@ func (b *inbox) append(msg []byte) {
 		b.refund(cost(msg))
 		return
 	}
+	if len(b.bufs) == cap(b.bufs) && b.head > 0 {
+		// Move the unread messages to the front rather than grow.
+		n := copy(b.bufs, b.bufs[b.head:])
+		clear(b.bufs[n:])
+		b.bufs, b.head = b.bufs[:n], 0
+	}
 	b.bufs = append(b.bufs, msg)
 	b.readable.notify()
 }
@@ -132,10 +139,10 @@ func (b *inbox) setEOF(err error) {
 func (b *inbox) closeLocal() {
 	b.mu.Lock()
 	b.closed = true
-	for _, m := range b.bufs {
+	for _, m := range b.bufs[b.head:] {
 		b.refund(cost(m))
 	}
-	b.bufs = nil
+	b.bufs, b.head = nil, 0
 	b.readable.notify()
 	b.mu.Unlock()
 }
@@ -148,18 +155,22 @@ func (b *inbox) read(p []byte, handlerSet bool) (n int, wait <-chan struct{}, er
 	switch {
 	case b.closed:
 		return 0, nil, net.ErrClosed
-	case len(b.bufs) > 0:
-		for len(b.bufs) > 0 && n < len(p) {
-			c := copy(p[n:], b.bufs[0])
+	case b.head < len(b.bufs):
+		for b.head < len(b.bufs) && n < len(p) {
+			m := b.bufs[b.head]
+			c := copy(p[n:], m)
 			n += c
-			if c < len(b.bufs[0]) {
-				b.bufs[0] = b.bufs[0][c:]
+			if c < len(m) {
+				b.bufs[b.head] = m[c:]
 				b.refund(c)
 				break
 			}
 			b.refund(c + rxMessageCost)
-			b.bufs[0] = nil
-			b.bufs = b.bufs[1:]
+			b.bufs[b.head] = nil
+			b.head++
+		}
+		if b.head == len(b.bufs) {
+			b.bufs, b.head = b.bufs[:0], 0
 		}
 		return n, nil, nil
 	case b.eof && (b.events == 0 || handlerSet):

@@ -265,8 +265,10 @@ func (p *Peer) call(op func() error) error {
 
 func (p *Peer) actorLoop() {
 	defer close(p.actorDone)
+	var batch []func()
 	for range p.ops.ready() {
-		for _, op := range p.ops.take() {
+		batch = p.ops.take(batch)
+		for _, op := range batch {
 			op()
 			if isClosed(p.life.torn) {
 				p.ops.close()

@@ -41,12 +41,16 @@ func (q *fifo[T]) push(v T) bool {
 // ready is signalled after pushes; the consumer then calls take.
 func (q *fifo[T]) ready() <-chan struct{} { return q.notify }
 
-// take removes and returns everything queued so far.
-func (q *fifo[T]) take() []T {
+// take removes and returns everything queued so far. spare, the slice a
+// previous take returned, done with, becomes the queue's buffer (cleared,
+// so that it holds nothing alive), so a busy queue does not allocate per
+// item.
+func (q *fifo[T]) take(spare []T) []T {
+	clear(spare)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
-	q.items = nil
+	q.items = spare[:0]
 	return items
 }
 

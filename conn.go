@@ -97,6 +97,7 @@ func (p *Peer) Write(b []byte) (n int, err error) {
 			return n, wrapError(ErrCodeDataChannel, err)
 		}
 		p.window.sent(len(chunk))
+		p.stats.sent(len(chunk))
 		n += len(chunk)
 		b = b[len(chunk):]
 	}

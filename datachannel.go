@@ -200,7 +200,9 @@ func (p *Peer) maybeReady() {
 	}
 	for len(pending) > 0 && err == nil {
 		n := min(len(pending), chunkSize)
-		_, err = p.channel.WriteDataChannel(pending[:n], false)
+		if _, err = p.channel.WriteDataChannel(pending[:n], false); err == nil {
+			p.stats.sent(n)
+		}
 		pending = pending[n:]
 	}
 	if err != nil {
@@ -250,6 +252,7 @@ func (p *Peer) readLoop(ch datachannel.ReadWriteCloser, done chan struct{}) {
 		if isClosed(p.life.closing) {
 			continue
 		}
+		p.stats.received(n)
 		msg := make([]byte, n)
 		copy(msg, buf[:n])
 		if !p.inbox.reserve(msg, p.life.dying) {
@@ -318,6 +321,7 @@ func (p *Peer) send(data []byte, isString bool) error {
 		return wrapError(ErrCodeDataChannel, err)
 	}
 	p.window.sent(len(data))
+	p.stats.sent(len(data))
 	return nil
 }
 

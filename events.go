@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -33,6 +34,8 @@ const (
 	evNegotiated
 	evICEState
 	evSignalingState
+	evRTCP
+	evTrackEnded
 	numEventKinds
 	evFlush // a handler was set: deliver what was held for ev.flush
 )
@@ -49,6 +52,8 @@ type event struct {
 	ice       webrtc.ICEConnectionState
 	gathering webrtc.ICEGatheringState
 	signaling webrtc.SignalingState
+	sender    *webrtc.RTPSender
+	rtcp      []rtcp.Packet
 }
 
 type handlers struct {
@@ -62,13 +67,17 @@ type handlers struct {
 	negotiated func()
 	iceState   func(webrtc.ICEConnectionState, webrtc.ICEGatheringState)
 	signaling  func(webrtc.SignalingState)
+	rtcp       func(*webrtc.RTPSender, []rtcp.Packet)
+	trackEnded func(*webrtc.TrackRemote)
 }
 
 type eventState struct {
 	queue *fifo[event]
 	done  chan struct{} // closed when the dispatcher exits
 
-	dataHandlerSet atomic.Bool // h.data != nil, for the reader
+	dataHandlerSet atomic.Bool  // h.data != nil, for the reader
+	rtcpHandlerSet atomic.Bool  // h.rtcp != nil, for the RTCP readers
+	rtcpQueued     atomic.Int32 // RTCP events queued, at most maxQueuedRTCP
 
 	mu     sync.Mutex // guards the fields below
 	h      handlers
@@ -184,12 +193,16 @@ func (p *Peer) deliver(ev event) {
 	}
 	h := e.h
 	if !h.has(ev.kind) {
-		if ev.kind != evData {
-			e.hold(ev)
-		}
-		e.mu.Unlock()
-		if ev.kind == evData {
+		switch ev.kind {
+		case evData:
+			e.mu.Unlock()
 			p.inbox.unhandled(ev.data)
+		case evRTCP: // only queued while a handler is set; it was unset
+			e.mu.Unlock()
+			e.rtcpQueued.Add(-1)
+		default:
+			e.hold(ev)
+			e.mu.Unlock()
 		}
 		return
 	}
@@ -211,8 +224,11 @@ func (p *Peer) deliver(ev event) {
 	}
 	e.mu.Unlock()
 	h.call(&ev)
-	if ev.kind == evData {
+	switch ev.kind {
+	case evData:
 		p.inbox.handled(ev.data)
+	case evRTCP:
+		e.rtcpQueued.Add(-1)
 	}
 }
 
@@ -239,6 +255,10 @@ func (h *handlers) has(kind eventKind) bool {
 		return h.iceState != nil
 	case evSignalingState:
 		return h.signaling != nil
+	case evRTCP:
+		return h.rtcp != nil
+	case evTrackEnded:
+		return h.trackEnded != nil
 	}
 	return false
 }
@@ -267,6 +287,10 @@ func (h *handlers) call(ev *event) {
 		h.iceState(ev.ice, ev.gathering)
 	case evSignalingState:
 		h.signaling(ev.signaling)
+	case evRTCP:
+		h.rtcp(ev.sender, ev.rtcp)
+	case evTrackEnded:
+		h.trackEnded(ev.track)
 	}
 }
 

@@ -29,6 +29,7 @@ type mediaState struct {
 	requested     map[*webrtc.RTPTransceiver]bool
 	remoteStreams map[string]*Stream
 	announced     map[string]bool
+	live          []liveTrack    // remote tracks not ended
 	rtcp          sync.WaitGroup // one RTCP reader per sender
 }
 
@@ -47,39 +48,73 @@ func (m *mediaState) stop() { m.rtcp.Wait() }
 // added again; add a new track instead), ERR_ADD_TRANSCEIVER (a nil track,
 // ErrNilTrack, or one Pion refuses), ERR_DESTROYED.
 func (p *Peer) AddTrack(t webrtc.TrackLocal) error {
-	return p.call(func() error { return p.addTrack(t) })
+	_, err := p.AddTrackSender(t)
+	return err
 }
 
-func (p *Peer) addTrack(t webrtc.TrackLocal) error {
+// AddTrackSender is AddTrack returning the track's *webrtc.RTPSender, for
+// its parameters, its transport's stats, or to match OnRTCP's sender.
+func (p *Peer) AddTrackSender(t webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	var sender *webrtc.RTPSender
+	err := p.call(func() (err error) {
+		sender, err = p.addTrack(t)
+		return err
+	})
+	return sender, err
+}
+
+func (p *Peer) addTrack(t webrtc.TrackLocal) (*webrtc.RTPSender, error) {
 	if p.Destroyed() {
-		return errDestroyed()
+		return nil, errDestroyed()
 	}
 	if err := checkTrack(t, ErrCodeAddTransceiver); err != nil {
-		return err
+		return nil, err
 	}
 	if s, ok := p.actor.media.senders[t]; ok {
 		if s.removed {
-			return newError(ErrCodeSenderRemoved, "track %q was removed; add a new track instead", t.ID())
+			return nil, newError(ErrCodeSenderRemoved, "track %q was removed; add a new track instead", t.ID())
 		}
-		return newError(ErrCodeSenderAlreadyAdded, "track %q has already been added", t.ID())
+		return nil, newError(ErrCodeSenderAlreadyAdded, "track %q has already been added", t.ID())
 	}
 	sender, err := p.pc.AddTrack(t)
 	if err != nil {
-		return wrapError(ErrCodeAddTransceiver, err)
+		return nil, wrapError(ErrCodeAddTransceiver, err)
 	}
 	p.actor.media.senders[t] = &senderInfo{sender: sender}
 	p.actor.media.rtcp.Add(1)
 	go func() {
 		defer p.actor.media.rtcp.Done()
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
+		p.readRTCP(sender)
 	}()
 	p.needsNegotiation()
-	return nil
+	return sender, nil
+}
+
+// Sender returns the *webrtc.RTPSender of a track added with AddTrack or
+// AddStream (also after RemoveTrack), or nil.
+func (p *Peer) Sender(t webrtc.TrackLocal) *webrtc.RTPSender {
+	var sender *webrtc.RTPSender
+	_ = p.call(func() error {
+		if s, ok := p.actor.media.senders[t]; ok {
+			sender = s.sender
+		}
+		return nil
+	})
+	return sender
+}
+
+// Transceivers returns the peer's transceivers (Pion's), those of
+// AddTrack, AddTransceiver and the remote's offers alike. Nil once the peer
+// is destroyed.
+func (p *Peer) Transceivers() []*webrtc.RTPTransceiver {
+	var out []*webrtc.RTPTransceiver
+	_ = p.call(func() error {
+		if !p.Destroyed() {
+			out = p.pc.GetTransceivers()
+		}
+		return nil
+	})
+	return out
 }
 
 // RemoveTrack stops sending a track and renegotiates. ERR_TRACK_NOT_ADDED if
@@ -184,7 +219,7 @@ func silentTrack(sender *webrtc.RTPSender, t webrtc.TrackLocal) (webrtc.TrackLoc
 func (p *Peer) AddStream(tracks ...webrtc.TrackLocal) error {
 	return p.call(func() error {
 		for _, t := range tracks {
-			if err := p.addTrack(t); err != nil {
+			if _, err := p.addTrack(t); err != nil {
 				return err
 			}
 		}
@@ -264,6 +299,7 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		return
 	}
 	p.emit(event{kind: evTrack, track: t, receiver: r})
+	p.trackStarted(t, r)
 	id := t.StreamID()
 	m := &p.actor.media
 	s := m.remoteStreams[id]

@@ -129,6 +129,7 @@ func (p *Peer) setRemote(typ webrtc.SDPType, sdp string) error {
 		return e
 	}
 	p.updateSendLimit(sdp)
+	p.endTracks(sdp)
 	if ufrag := iceUfrag(sdp); ufrag != p.actor.remoteUfrag {
 		// A new ICE session (an ICE restart): its candidates count anew;
 		// those queued before this description belong to it.

@@ -58,6 +58,7 @@ type Peer struct {
 	refused            drains // the remote's extra channels being drained
 	readDeadline       deadline
 	writeDeadline      deadline
+	stats              counters // for Summary
 }
 
 // actorState is touched only by the actor goroutine.
@@ -147,7 +148,7 @@ func New(o *Options) (*Peer, error) {
 		p.setupData(dc)
 	}
 	for _, t := range opts.Tracks {
-		if err := p.addTrack(t); err != nil {
+		if _, err := p.addTrack(t); err != nil {
 			_ = p.pc.Close()
 			return nil, err
 		}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -230,16 +227,7 @@ type goRoomEvent struct {
 }
 
 // A roomPeer is one js/room-peer.mjs process.
-type roomPeer struct {
-	name   string
-	stdin  io.Writer
-	events chan roomEvent
-	stop   chan struct{} // closed at cleanup: the reader stops delivering
-
-	mu      sync.Mutex
-	gone    chan struct{}
-	goneErr error
-}
+type roomPeer struct{ *jsonProc[roomEvent] }
 
 // roomEvent is every field a room-peer.mjs event may carry.
 type roomEvent struct {
@@ -257,67 +245,10 @@ type roomEvent struct {
 
 func startRoomPeer(t *testing.T, name string) *roomPeer {
 	t.Helper()
-	p := &roomPeer{name: name, events: make(chan roomEvent, 256), stop: make(chan struct{}), gone: make(chan struct{})}
 	var env []string
 	if goLog != nil { // INTEROP_DEBUG
 		env = append(env, "DEBUG=simple-peer")
 	}
-	p.stdin = runNode(t, filepath.Join("js", "room-peer.mjs"), "room-"+name+".log", env, p.dispatch, p.ended)
-	t.Cleanup(func() { close(p.stop) }) // runs before runNode's cleanup
-	return p
-}
-
-func (p *roomPeer) dispatch(line []byte) {
-	var ev roomEvent
-	if err := json.Unmarshal(line, &ev); err != nil {
-		ev = roomEvent{Ev: "fault", Error: &jsError{Message: fmt.Sprintf("undecodable line %q: %v", truncate(string(line), 200), err)}}
-	}
-	select {
-	case p.events <- ev:
-	case <-p.stop:
-	}
-}
-
-func (p *roomPeer) ended(err error) {
-	if err == nil {
-		err = io.EOF
-	}
-	p.mu.Lock()
-	p.goneErr = err
-	p.mu.Unlock()
-	close(p.gone)
-}
-
-func (p *roomPeer) err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.goneErr
-}
-
-func (p *roomPeer) log() string { return filepath.Join(outDir, "room-"+p.name+".log") }
-
-func (p *roomPeer) send(t *testing.T, cmd map[string]any) {
-	t.Helper()
-	b, err := json.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
-		t.Fatalf("room peer %s: send %v: %v (see %s)", p.name, cmd["cmd"], err, p.log())
-	}
-}
-
-// next returns p's next event; the process's end or ctx's deadline fails
-// the test.
-func (p *roomPeer) next(ctx context.Context, t *testing.T, what string) roomEvent {
-	t.Helper()
-	select {
-	case ev := <-p.events:
-		return ev
-	case <-p.gone:
-		t.Fatalf("room peer %s exited while waiting for %s: %v (see %s)", p.name, what, p.err(), p.log())
-	case <-ctx.Done():
-		t.Fatalf("room peer %s: no %s within %v (see %s)", p.name, what, roomTimeout, p.log())
-	}
-	return roomEvent{}
+	return &roomPeer{startJSONProc(t, "room-peer.mjs", "room peer", "room", name, env, roomTimeout,
+		func(msg string) roomEvent { return roomEvent{Ev: "fault", Error: &jsError{Message: msg}} })}
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,16 +153,7 @@ func gatherMetrics(t *testing.T, srv *signalserver.Server) map[string]float64 {
 }
 
 // A yjsPeer is one js/yjs-peer.mjs process.
-type yjsPeer struct {
-	name   string
-	stdin  io.Writer
-	events chan yjsEvent
-	stop   chan struct{} // closed at cleanup: the reader stops delivering
-
-	mu      sync.Mutex
-	gone    chan struct{}
-	goneErr error
-}
+type yjsPeer struct{ *jsonProc[yjsEvent] }
 
 // yjsEvent is every field a yjs-peer.mjs event may carry.
 type yjsEvent struct {
@@ -189,53 +178,12 @@ func startYjsPeer(t *testing.T, name string) *yjsPeer {
 	if _, err := os.Stat(filepath.Join("node_modules", "y-webrtc", "package.json")); err != nil {
 		t.Fatalf("interop/node_modules has no y-webrtc: run interop/run.sh (or npm ci in interop/): %v", err)
 	}
-	p := &yjsPeer{
-		name:   name,
-		events: make(chan yjsEvent, 256),
-		stop:   make(chan struct{}),
-		gone:   make(chan struct{}),
-	}
 	var env []string
 	if os.Getenv("INTEROP_DEBUG") != "" {
 		env = append(env, "DEBUG=simple-peer", "LOG=y-webrtc")
 	}
-	p.stdin = runNode(t, filepath.Join("js", "yjs-peer.mjs"), "yjs-"+name+".log", env, p.dispatch, p.ended)
-	t.Cleanup(func() { close(p.stop) }) // runs before runNode's cleanup
-	return p
-}
-
-func (p *yjsPeer) dispatch(line []byte) {
-	var ev yjsEvent
-	if err := json.Unmarshal(line, &ev); err != nil {
-		ev = yjsEvent{Ev: "fault", Error: &jsError{Message: fmt.Sprintf("undecodable line %q: %v", truncate(string(line), 200), err)}}
-	}
-	select {
-	case p.events <- ev:
-	case <-p.stop:
-	}
-}
-
-func (p *yjsPeer) ended(err error) {
-	if err == nil {
-		err = io.EOF
-	}
-	p.mu.Lock()
-	p.goneErr = err
-	p.mu.Unlock()
-	close(p.gone)
-}
-
-func (p *yjsPeer) log() string { return filepath.Join(outDir, "yjs-"+p.name+".log") }
-
-func (p *yjsPeer) send(t *testing.T, cmd map[string]any) {
-	t.Helper()
-	b, err := json.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
-		t.Fatalf("yjs peer %s: send %v: %v (see %s)", p.name, cmd["cmd"], err, p.log())
-	}
+	return &yjsPeer{startJSONProc(t, "yjs-peer.mjs", "yjs peer", "yjs", name, env, yjsTimeout,
+		func(msg string) yjsEvent { return yjsEvent{Ev: "fault", Error: &jsError{Message: msg}} })}
 }
 
 // await reads p's events until match returns true for one, and returns
@@ -256,10 +204,7 @@ func (p *yjsPeer) await(ctx context.Context, t *testing.T, what string, match fu
 				return ev
 			}
 		case <-p.gone:
-			p.mu.Lock()
-			err := p.goneErr
-			p.mu.Unlock()
-			t.Fatalf("yjs peer %s exited while waiting for %s: %v (see %s)", p.name, what, err, p.log())
+			t.Fatalf("yjs peer %s exited while waiting for %s: %v (see %s)", p.name, what, p.err(), p.log())
 		case <-ctx.Done():
 			t.Fatalf("yjs peer %s: no %s within %v (see %s)", p.name, what, yjsTimeout, p.log())
 		}

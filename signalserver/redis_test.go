@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosimplepeer/simplepeer/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // twoInstances starts a redis-server and two Servers sharing it, each with
@@ -38,6 +39,42 @@ func wantMetrics(t *testing.T, s *testServer, lines ...string) {
 	for _, line := range lines {
 		if !strings.Contains(body, line+"\n") {
 			t.Errorf("metrics lack %q:\n%s", line, body)
+		}
+	}
+}
+
+// onSync returns a channel poked after each change of the Redis state of
+// the instances' buses.
+func onSync(servers ...*testServer) <-chan struct{} {
+	synced := make(chan struct{}, 64)
+	f := func() {
+		select {
+		case synced <- struct{}{}:
+		default:
+		}
+	}
+	for _, s := range servers {
+		s.bus.onSync.Store(&f)
+	}
+	return synced
+}
+
+// waitNumSub waits until Redis counts want subscribers (instances) of
+// topic's channel, checking again after each sync.
+func waitNumSub(t *testing.T, rdb *redis.Client, synced <-chan struct{}, topic string, want int64, what string) {
+	t.Helper()
+	for {
+		n, err := rdb.PubSubNumSub(context.Background(), DefaultRedisPrefix+topic).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n[DefaultRedisPrefix+topic] == want {
+			return
+		}
+		select {
+		case <-synced:
+		case <-time.After(testTimeout):
+			t.Fatalf("%s: Redis counts %d subscribers of %q, want %d", what, n[DefaultRedisPrefix+topic], topic, want)
 		}
 	}
 }
@@ -81,35 +118,18 @@ func TestRedisPublishToTopicWithNoLocalSubscribers(t *testing.T) {
 
 func TestRedisLastSubscriberLeavingUnsubscribes(t *testing.T) {
 	rs, a, b := twoInstances(t)
-	synced := make(chan struct{}, 16)
-	f := func() { synced <- struct{}{} }
-	b.bus.onSync.Store(&f)
+	synced := onSync(b)
 	rdb := rs.Client(t)
-	numsub := func() int64 {
-		n, err := rdb.PubSubNumSub(context.Background(), DefaultRedisPrefix+"room").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n[DefaultRedisPrefix+"room"]
-	}
 	a1, b1, b2 := dial(t, a.url), dial(t, b.url), dial(t, b.url)
 	subscribe(t, a1, "room")
 	subscribe(t, b1, "room")
 	subscribe(t, b2, "room")
-	if n := numsub(); n != 2 {
-		t.Fatalf("Redis has %d subscribers of the room's channel, want 2 (one per instance)", n)
-	}
+	waitNumSub(t, rdb, synced, "room", 2, "one subscriber per instance")
 	send(t, b1, `{"type":"unsubscribe","topics":["room"]}`)
 	barrier(t, b1)
 	send(t, b2, `{"type":"unsubscribe","topics":["room"]}`)
 	barrier(t, b2)
-	for numsub() != 1 {
-		select {
-		case <-synced:
-		case <-time.After(testTimeout):
-			t.Fatalf("instance b still subscribed to the room's channel after its last client left")
-		}
-	}
+	waitNumSub(t, rdb, synced, "room", 1, "instance b's last client left")
 	send(t, a1, `{"type":"publish","topic":"room","data":"x"}`)
 	wantPublish(t, a1, "room", 1, "x")
 	barrier(t, b1)
@@ -136,15 +156,7 @@ func TestRedisGoneLocalDeliveryGoesOn(t *testing.T) {
 
 func TestRedisRestartSharingResumes(t *testing.T) {
 	rs, a, b := twoInstances(t)
-	synced := make(chan struct{}, 64)
-	f := func() {
-		select {
-		case synced <- struct{}{}:
-		default:
-		}
-	}
-	a.bus.onSync.Store(&f)
-	b.bus.onSync.Store(&f)
+	synced := onSync(a, b)
 	a1, b1 := dial(t, a.url), dial(t, b.url)
 	subscribe(t, a1, "room")
 	subscribe(t, b1, "room")
@@ -154,21 +166,7 @@ func TestRedisRestartSharingResumes(t *testing.T) {
 	rs.Restart(t)
 
 	// Both instances reconnect and subscribe the room's channel again.
-	rdb := rs.Client(t)
-	for {
-		n, err := rdb.PubSubNumSub(context.Background(), DefaultRedisPrefix+"room").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n[DefaultRedisPrefix+"room"] == 2 {
-			break
-		}
-		select {
-		case <-synced:
-		case <-time.After(testTimeout):
-			t.Fatalf("instances did not subscribe again after Redis restarted")
-		}
-	}
+	waitNumSub(t, rs.Client(t), synced, "room", 2, "after Redis restarted")
 	send(t, b1, `{"type":"publish","topic":"room","data":"back"}`)
 	wantPublish(t, b1, "room", 1, "back")
 	wantPublish(t, a1, "room", 1, "back")

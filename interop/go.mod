@@ -6,6 +6,7 @@ require (
 	github.com/gosimplepeer/simplepeer v0.0.0
 	github.com/pion/ice/v2 v2.3.38
 	github.com/pion/logging v0.2.4
+	github.com/pion/rtcp v1.2.14
 	github.com/pion/webrtc/v3 v3.3.6
 	golang.org/x/net v0.62.0
 )
@@ -21,7 +22,6 @@ require (
 	github.com/pion/interceptor v0.1.29 // indirect
 	github.com/pion/mdns v0.0.12 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
-	github.com/pion/rtcp v1.2.14 // indirect
 	github.com/pion/rtp v1.8.7 // indirect
 	github.com/pion/sctp v1.11.3 // indirect
 	github.com/pion/sdp/v3 v3.0.9 // indirect

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 	"github.com/pion/webrtc/v3/pkg/media"
 	"github.com/pion/webrtc/v3/pkg/media/ivfreader"
@@ -108,6 +109,9 @@ func (pr *pair) pageStats() (pageStats, error) {
 	return s, err
 }
 
+// testGoVideo sends the VP8 clip to the page. It starts on a delta frame
+// and sends keyframes only when asked: the page can show a picture only
+// if its keyframe request (PLI or FIR) reaches OnRTCP and is answered.
 func testGoVideo(t *testing.T, pr *pair, c *cellResult) {
 	frames, frameDur := loadIVF(t)
 	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "go-video", "go-stream")
@@ -115,11 +119,30 @@ func testGoVideo(t *testing.T, pr *pair, c *cellResult) {
 		t.Fatal(err)
 	}
 	goBase, jsBase := pr.g.negotiated.get(), pr.js.negotiated.get()
-	if err := pr.g.p.AddTrack(track); err != nil {
-		t.Fatalf("AddTrack: %v", err)
+	sender, err := pr.g.p.AddTrackSender(track)
+	if err != nil {
+		t.Fatalf("AddTrackSender: %v", err)
 	}
+	var requests atomic.Int64
+	keyframe := make(chan struct{}, 1)
+	pr.g.p.OnRTCP(func(s *webrtc.RTPSender, pkts []rtcp.Packet) {
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if s == sender {
+					requests.Add(1)
+					select {
+					case keyframe <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	})
+	defer pr.g.p.OnRTCP(nil)
 
-	// Send the clip in a loop, at its frame rate, until the test ends.
+	// Send the clip in a loop, at its frame rate, until the test ends,
+	// skipping its keyframes but when one is asked for.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -128,13 +151,21 @@ func testGoVideo(t *testing.T, pr *pair, c *cellResult) {
 		defer wg.Done()
 		tick := time.NewTicker(frameDur)
 		defer tick.Stop()
-		for i := 0; ; i++ {
+		for i := 1; ; i = (i + 1) % len(frames) {
 			select {
 			case <-stop:
 				return
 			case <-tick.C:
 			}
-			if err := track.WriteSample(media.Sample{Data: frames[i%len(frames)].data, Duration: frameDur}); err != nil {
+			select {
+			case <-keyframe:
+				i = 0 // the clip's first frame is a keyframe
+			default:
+				for isVP8Keyframe(frames[i].data) {
+					i = (i + 1) % len(frames)
+				}
+			}
+			if err := track.WriteSample(media.Sample{Data: frames[i].data, Duration: frameDur}); err != nil {
 				return // the connection is closed
 			}
 			sent.Add(1)
@@ -181,18 +212,22 @@ func testGoVideo(t *testing.T, pr *pair, c *cellResult) {
 		select {
 		case <-tick.C:
 		case <-timer.C:
-			t.Fatalf("page decoded %d frames of the Go track within %v, want %d (Go sent %d; stats %+v)",
-				last.FramesDecoded, mediaTimeout, wantFrames, sent.Load(), last)
+			t.Fatalf("page decoded %d frames of the Go track within %v, want %d (Go sent %d, answered %d keyframe requests; stats %+v)",
+				last.FramesDecoded, mediaTimeout, wantFrames, sent.Load(), requests.Load(), last)
 		}
 	}
-	msg := fmt.Sprintf("Go VP8 track → page: %s, %d frames decoded, %dx%d, %d RTP packets",
-		last.Codec, last.FramesDecoded, last.Width, last.Height, last.Packets)
+	msg := fmt.Sprintf("Go VP8 track → page: %s, %d frames decoded, %dx%d, %d RTP packets, %d keyframe requests answered",
+		last.Codec, last.FramesDecoded, last.Width, last.Height, last.Packets, requests.Load())
 	t.Log(msg)
 	c.media = append(c.media, msg)
 	if !strings.EqualFold(last.Codec, webrtc.MimeTypeVP8) {
 		t.Errorf("page decodes %q, want %s", last.Codec, webrtc.MimeTypeVP8)
 	}
 }
+
+// isVP8Keyframe reports whether a VP8 frame is a keyframe (RFC 6386
+// section 9.1: bit 0 of the first byte is 0).
+func isVP8Keyframe(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 }
 
 // trackCount counts the RTP packets of one remote track.
 type trackCount struct {

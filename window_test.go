@@ -10,6 +10,10 @@ import (
 // The send window follows the path: across a 50 ms round trip (vnet) it
 // grows well past its 64 KiB floor, within its 4 MiB bound; on loopback it
 // stays near the floor, which keeps bursts small for libwebrtc receivers.
+// "Near": on a loaded machine (under -race, beside other tests) loopback's
+// smallest round trip is a few milliseconds, and slow start may follow the
+// congestion window up to four bandwidth-delay products: 269 KiB was seen
+// so, against 1.5-2.2 MiB at 50 ms. The bound is the 50 ms case's floor.
 func TestSendWindowFollowsRTT(t *testing.T) {
 	const size = 8 << 20
 	t.Run("vnet-50ms", func(t *testing.T) {
@@ -33,8 +37,8 @@ func TestSendWindowFollowsRTT(t *testing.T) {
 		}
 		_, peak := simplepeer.SendWindow(p1)
 		t.Logf("largest window %d KiB", peak>>10)
-		if peak > 4*simplepeer.MinWindow {
-			t.Errorf("largest window %d KiB on loopback, want at most %d KiB", peak>>10, 4*simplepeer.MinWindow>>10)
+		if peak > 8*simplepeer.MinWindow {
+			t.Errorf("largest window %d KiB on loopback, want at most %d KiB", peak>>10, 8*simplepeer.MinWindow>>10)
 		}
 	})
 }

@@ -3,6 +3,7 @@ module github.com/gosimplepeer/simplepeer/interop
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/gosimplepeer/simplepeer v0.0.0
 	github.com/pion/ice/v2 v2.3.38
 	github.com/pion/logging v0.2.4
@@ -13,7 +14,6 @@ require (
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/coder/websocket v1.8.15 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/pion/datachannel v1.5.8 // indirect

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -42,9 +41,9 @@ var screenshotPath = filepath.Join(outDir, "browser.png")
 // cleanup: closing the tab closes that page's peer, and SIGINT (Ctrl-C)
 // with a second page still open closes it and exits 0.
 //
-// Chromium is driven over the DevTools protocol (cdp_test.go) with the
-// same flags as the rest of the suite, on a server of its own: the example
-// serves its own page.
+// Chromium is driven over the DevTools protocol with chromedp (cdp_test.go),
+// with the same flags as the rest of the suite, on a server of its own: the
+// example serves its own page.
 func TestBrowserExample(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run interop/run.sh (apt-get install chromium): %v", chromiumPath, err)
@@ -64,7 +63,7 @@ func TestBrowserExample(t *testing.T) {
 		}
 	})
 
-	page, err := br.c.newPage(ctx)
+	page, err := br.newPage(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +116,7 @@ func TestBrowserExample(t *testing.T) {
 	t.Logf("screenshot: %s (%d bytes)", screenshotPath, len(png))
 
 	// A second page, left open for the shutdown below.
-	page2, err := br.c.newPage(ctx)
+	page2, err := br.newPage(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,109 +316,4 @@ func startBrowserExample(ctx context.Context, t *testing.T) *exampleServer {
 	}
 	ex.addr = m[1]
 	return ex
-}
-
-// devtoolsBrowser is headless Chromium driven over the DevTools protocol.
-type devtoolsBrowser struct {
-	c *cdp
-
-	mu         sync.Mutex
-	consoleLog []string
-	thrown     []string
-}
-
-func (b *devtoolsBrowser) console() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.consoleLog...)
-}
-
-func (b *devtoolsBrowser) exceptions() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.thrown...)
-}
-
-// onEvent keeps the pages' console output and uncaught exceptions. It runs
-// on the DevTools reader goroutine.
-func (b *devtoolsBrowser) onEvent(method, _ string, params json.RawMessage) {
-	switch method {
-	case "Runtime.consoleAPICalled":
-		var ev struct {
-			Type string `json:"type"`
-			Args []struct {
-				Value       any    `json:"value"`
-				Description string `json:"description"`
-			} `json:"args"`
-		}
-		if json.Unmarshal(params, &ev) != nil {
-			return
-		}
-		parts := []string{ev.Type + ":"}
-		for _, a := range ev.Args {
-			if a.Value != nil {
-				parts = append(parts, fmt.Sprint(a.Value))
-			} else {
-				parts = append(parts, a.Description)
-			}
-		}
-		b.mu.Lock()
-		b.consoleLog = append(b.consoleLog, strings.Join(parts, " "))
-		b.mu.Unlock()
-	case "Runtime.exceptionThrown":
-		var ev struct {
-			ExceptionDetails struct {
-				Text      string `json:"text"`
-				Exception struct {
-					Description string `json:"description"`
-				} `json:"exception"`
-			} `json:"exceptionDetails"`
-		}
-		if json.Unmarshal(params, &ev) != nil {
-			return
-		}
-		d := ev.ExceptionDetails
-		b.mu.Lock()
-		b.thrown = append(b.thrown, strings.TrimSpace(d.Text+" "+d.Exception.Description))
-		b.mu.Unlock()
-	}
-}
-
-// startDevToolsChromium starts headless Chromium with the suite's flags
-// (chromiumFlags) and a DevTools WebSocket on a free port, and connects to
-// it. Its output goes to out/browser-chromium.log.
-func startDevToolsChromium(t *testing.T) *devtoolsBrowser {
-	t.Helper()
-	profile, err := os.MkdirTemp(outDir, "chromium-profile-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(outDir, "browser-chromium.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := newLineLog(logf)
-	args := append(chromiumFlags(profile),
-		"--remote-debugging-port=0",
-		"--remote-allow-origins="+devtoolsOrigin,
-		"--window-size=960,720",
-		"about:blank",
-	)
-	t.Cleanup(func() { // runs after Chromium is stopped
-		_ = logf.Close()
-		_ = os.RemoveAll(profile)
-	})
-	runChromium(t, args, out)
-
-	m, ok := out.waitFor(regexp.MustCompile(`DevTools listening on (ws://\S+)`), exampleStartTimeout)
-	if !ok {
-		t.Fatalf("chromium printed no DevTools address within %v (see %s)", exampleStartTimeout, logf.Name())
-	}
-	b := &devtoolsBrowser{}
-	b.c, err = dialCDP(m[1], b.onEvent)
-	if err != nil {
-		t.Fatalf("devtools: %v", err)
-	}
-	t.Cleanup(b.c.close) // runs before Chromium is stopped
-	return b
 }

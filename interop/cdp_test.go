@@ -7,300 +7,213 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
-	"sync/atomic"
+	"testing"
 	"time"
 
-	"golang.org/x/net/websocket"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
 )
 
-// cdp is a minimal Chrome DevTools Protocol client: one WebSocket to the
-// browser (x/net/websocket), commands matched to their replies by id, and
-// events handed to a callback. Page commands go to a session attached with
-// flatten: true (see newPage), all on the same socket.
-type cdp struct {
-	ws      *websocket.Conn
-	onEvent func(method, session string, params json.RawMessage)
-	nextID  atomic.Int64
+// devtoolsBrowser is headless Chromium driven with chromedp over its
+// DevTools WebSocket. Each page is a chromedp context of its own: a tab in a
+// window of its own, so that every page gets animation frames and plays its
+// videos.
+type devtoolsBrowser struct {
+	ctx     context.Context // the browser's first tab; pages are its children
+	readers sync.WaitGroup  // one console reader per page
 
-	mu      sync.Mutex
-	pending map[int64]chan cdpMessage
-	err     error         // why the reader ended
-	done    chan struct{} // closed when the reader ends
+	mu         sync.Mutex
+	pages      []*cdpPage
+	consoleLog []string
+	thrown     []string
 }
 
-type cdpMessage struct {
-	ID        int64           `json:"id,omitempty"`
-	Method    string          `json:"method,omitempty"`
-	SessionID string          `json:"sessionId,omitempty"`
-	Params    json.RawMessage `json:"params,omitempty"`
-	Result    json.RawMessage `json:"result,omitempty"`
-	Error     *cdpError       `json:"error,omitempty"`
-}
-
-type cdpError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Data    string `json:"data"`
-}
-
-func (e *cdpError) Error() string {
-	return fmt.Sprintf("devtools error %d: %s %s", e.Code, e.Message, e.Data)
-}
-
-// devtoolsOrigin is the Origin our WebSocket sends; Chromium must be started
-// with --remote-allow-origins naming it.
-const devtoolsOrigin = "http://127.0.0.1"
-
-// dialCDP connects to the browser's DevTools WebSocket (the URL Chromium
-// prints as "DevTools listening on ws://..."). onEvent runs on the reader
-// goroutine and must not block; close waits for that goroutine.
-func dialCDP(url string, onEvent func(method, session string, params json.RawMessage)) (*cdp, error) {
-	ws, err := websocket.Dial(url, "", devtoolsOrigin)
+// startDevToolsChromium starts headless Chromium with the suite's flags
+// (chromiumFlags, runChromium: its own process group, stopped when the test
+// ends) and a DevTools WebSocket on a free port, and attaches chromedp to it.
+// Its output goes to out/browser-chromium.log.
+func startDevToolsChromium(t *testing.T) *devtoolsBrowser {
+	t.Helper()
+	profile, err := os.MkdirTemp(outDir, "chromium-profile-")
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	ws.MaxPayloadBytes = 64 << 20 // screenshots
-	c := &cdp{ws: ws, onEvent: onEvent, pending: map[int64]chan cdpMessage{}, done: make(chan struct{})}
-	go c.read()
-	return c, nil
-}
-
-func (c *cdp) read() {
-	defer close(c.done)
-	for {
-		var raw []byte
-		if err := websocket.Message.Receive(c.ws, &raw); err != nil {
-			c.mu.Lock()
-			c.err = fmt.Errorf("devtools connection: %w", err)
-			c.mu.Unlock()
-			return
-		}
-		var m cdpMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
-			continue
-		}
-		if m.ID == 0 {
-			if c.onEvent != nil {
-				c.onEvent(m.Method, m.SessionID, m.Params)
-			}
-			continue
-		}
-		c.mu.Lock()
-		ch := c.pending[m.ID]
-		delete(c.pending, m.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- m
-		}
-	}
-}
-
-// call runs one command (in session, or on the browser when session is "")
-// and decodes its result into result, when not nil.
-func (c *cdp) call(ctx context.Context, session, method string, params, result any) error {
-	id := c.nextID.Add(1)
-	msg := map[string]any{"id": id, "method": method}
-	if session != "" {
-		msg["sessionId"] = session
-	}
-	if params != nil {
-		msg["params"] = params
-	}
-	b, err := json.Marshal(msg)
+	logf, err := os.Create(filepath.Join(outDir, "browser-chromium.log"))
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	ch := make(chan cdpMessage, 1)
-	c.mu.Lock()
-	c.pending[id] = ch
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
-	}()
-	if err := websocket.Message.Send(c.ws, string(b)); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+	out := newLineLog(logf)
+	args := append(chromiumFlags(profile),
+		"--remote-debugging-port=0",
+		"--window-size=960,720",
+		"about:blank",
+	)
+	t.Cleanup(func() { // runs after Chromium is stopped
+		_ = logf.Close()
+		_ = os.RemoveAll(profile)
+	})
+	runChromium(t, args, out)
+
+	m, ok := out.waitFor(regexp.MustCompile(`DevTools listening on (ws://\S+)`), exampleStartTimeout)
+	if !ok {
+		t.Fatalf("chromium printed no DevTools address within %v (see %s)", exampleStartTimeout, logf.Name())
 	}
-	select {
-	case m := <-ch:
-		if m.Error != nil {
-			return fmt.Errorf("%s: %w", method, m.Error)
+	// chromedp's WebSocket sends no Origin, which Chromium accepts without
+	// --remote-allow-origins.
+	allocCtx, cancelAlloc := remote.NewAllocator(context.Background(), m[1], remote.NoModifyURL)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	b := &devtoolsBrowser{ctx: ctx}
+	t.Cleanup(func() { // runs before Chromium is stopped
+		b.mu.Lock()
+		pages := b.pages
+		b.mu.Unlock()
+		for _, p := range pages {
+			p.cancel() // closes the tab, if still open, and waits
 		}
-		if result != nil {
-			return json.Unmarshal(m.Result, result)
-		}
-		return nil
-	case <-c.done:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return fmt.Errorf("%s: %w", method, c.err)
-	case <-ctx.Done():
-		return fmt.Errorf("%s: %w", method, ctx.Err())
+		cancel() // closes the first tab and the connection
+		cancelAlloc()
+		b.readers.Wait()
+	})
+	// The first run on a chromedp context binds the browser connection and
+	// the tab to the context it gets: ctx itself, not one with a timeout.
+	// The dial has a timeout of its own (10 s).
+	if err := chromedp.Do(ctx); err != nil { // connects, attaches the first tab
+		t.Fatalf("devtools: %v", err)
 	}
+	return b
 }
 
-// close ends the connection and waits for the reader.
-func (c *cdp) close() {
-	_ = c.ws.Close()
-	<-c.done
+func (b *devtoolsBrowser) console() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.consoleLog...)
 }
 
-// cdpPage is one browser tab, driven through its own session.
+func (b *devtoolsBrowser) exceptions() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.thrown...)
+}
+
+// cdpPage is one browser tab.
 type cdpPage struct {
-	c        *cdp
-	targetID string
-	session  string
+	ctx    context.Context // chromedp's, for this tab
+	cancel context.CancelFunc
 }
 
-// newPage opens a blank tab and attaches to it, with the Runtime (console
-// messages, exceptions) and Page domains enabled.
-func (c *cdp) newPage(ctx context.Context) (*cdpPage, error) {
-	var target struct {
-		TargetID string `json:"targetId"`
-	}
-	if err := c.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
+// newPage opens a blank tab, and keeps its console output and uncaught
+// exceptions until it closes.
+func (b *devtoolsBrowser) newPage(ctx context.Context) (*cdpPage, error) {
+	p := &cdpPage{}
+	p.ctx, p.cancel = chromedp.NewContext(b.ctx) // canceled with b.ctx, or by close
+	// Opens the tab, bound to p.ctx (see startDevToolsChromium); closed if
+	// ctx ends first.
+	stop := context.AfterFunc(ctx, p.cancel)
+	err := chromedp.Do(p.ctx)
+	stop()
+	if err != nil {
+		p.cancel()
 		return nil, err
 	}
-	var attached struct {
-		SessionID string `json:"sessionId"`
-	}
-	if err := c.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &attached); err != nil {
-		return nil, err
-	}
-	p := &cdpPage{c: c, targetID: target.TargetID, session: attached.SessionID}
-	for _, m := range []string{"Runtime.enable", "Page.enable"} {
-		if err := p.call(ctx, m, nil, nil); err != nil {
-			return nil, err
+	b.mu.Lock()
+	b.pages = append(b.pages, p)
+	b.mu.Unlock()
+	messages := chromedp.Console(p.ctx)
+	b.readers.Add(1)
+	go func() {
+		defer b.readers.Done()
+		for m, err := range messages { // until the tab's context ends
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.consoleLog = append(b.consoleLog, m.String())
+			if m.IsException() {
+				b.thrown = append(b.thrown, m.Text)
+			}
+			b.mu.Unlock()
 		}
-	}
+	}()
 	return p, nil
 }
 
-func (p *cdpPage) call(ctx context.Context, method string, params, result any) error {
-	return p.c.call(ctx, p.session, method, params, result)
+// run runs a on the tab, for as long as ctx allows.
+func run[T any](ctx context.Context, p *cdpPage, a chromedp.Action[T]) (T, error) {
+	rctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	return chromedp.Run(rctx, a)
 }
 
-// navigate loads url and waits for the navigation to commit.
+// do runs steps on the tab, in order, for as long as ctx allows.
+func (p *cdpPage) do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
+	_, err := run(ctx, p, chromedp.Steps(steps...))
+	return err
+}
+
+// navigate loads url and waits for the page's load event.
 func (p *cdpPage) navigate(ctx context.Context, url string) error {
-	var res struct {
-		ErrorText string `json:"errorText"`
-	}
-	if err := p.call(ctx, "Page.navigate", map[string]any{"url": url}, &res); err != nil {
-		return err
-	}
-	if res.ErrorText != "" {
-		return fmt.Errorf("navigate to %s: %s", url, res.ErrorText)
-	}
-	return nil
+	return p.do(ctx, chromedp.Navigate(url))
 }
 
 // close closes the tab, as a user closing it would.
-func (p *cdpPage) close(ctx context.Context) error {
-	return p.c.call(ctx, "", "Target.closeTarget", map[string]any{"targetId": p.targetID}, nil)
+func (p *cdpPage) close(context.Context) error {
+	err := chromedp.Cancel(p.ctx) // waits for the tab to close
+	p.cancel()
+	return err
 }
 
 // eval evaluates a JavaScript expression in the page, awaits it if it is a
 // promise, and decodes its JSON value into out (when not nil).
 func (p *cdpPage) eval(ctx context.Context, expr string, out any) error {
-	var res struct {
-		Result struct {
-			Value json.RawMessage `json:"value"`
-		} `json:"result"`
-		ExceptionDetails *struct {
-			Text      string `json:"text"`
-			Exception struct {
-				Description string `json:"description"`
-			} `json:"exception"`
-		} `json:"exceptionDetails"`
-	}
-	err := p.call(ctx, "Runtime.evaluate", map[string]any{
-		"expression":    expr,
-		"awaitPromise":  true,
-		"returnByValue": true,
-	}, &res)
-	if err != nil {
+	raw, err := run(ctx, p, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
+	if err != nil || out == nil || len(raw) == 0 {
 		return err
 	}
-	if e := res.ExceptionDetails; e != nil {
-		msg := e.Exception.Description
-		if msg == "" {
-			msg = e.Text
-		}
-		return errors.New(msg)
-	}
-	if out != nil && len(res.Result.Value) > 0 {
-		return json.Unmarshal(res.Result.Value, out)
-	}
-	return nil
+	return json.Unmarshal(raw, out)
 }
 
 // waitFor waits, inside the page, until the JavaScript expression cond is
-// truthy, at most timeout, and decodes its last value into out (when not
-// nil). The page checks the condition every 100 ms: there is no event for
-// "a video has shown 30 frames".
+// truthy, at most timeout, and decodes that value into out (when not nil).
+// The page checks the condition every 100 ms (there is no event for "a video
+// has shown 30 frames"); a condition that throws counts as false.
 func (p *cdpPage) waitFor(ctx context.Context, cond string, timeout time.Duration, out any) error {
-	expr := fmt.Sprintf(`new Promise((resolve, reject) => {
-  const deadline = performance.now() + %d
-  const check = () => {
-    let v, err
-    try { v = (%s) } catch (e) { err = e }
-    if (v && !err) return resolve(v)
-    if (performance.now() > deadline) return reject(new Error('timed out waiting for ' + %s + (err ? ': ' + err : '; last value: ' + JSON.stringify(v))))
-    setTimeout(check, 100)
-  }
-  check()
-})`, timeout.Milliseconds(), cond, jsString(cond))
+	guarded := fmt.Sprintf(`(() => { try { return (%s) } catch (e) { return false } })()`, cond)
 	cctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 	defer cancel()
-	return p.eval(cctx, expr, out)
-}
-
-// elementCenter returns the viewport coordinates of the middle of the
-// element with the given id.
-func (p *cdpPage) elementCenter(ctx context.Context, id string) (x, y float64, err error) {
-	var pt struct{ X, Y float64 }
-	expr := fmt.Sprintf(`(() => { const r = document.getElementById(%s).getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 } })()`, jsString(id))
-	if err := p.eval(ctx, expr, &pt); err != nil {
-		return 0, 0, err
+	raw, err := run(cctx, p, chromedp.Poll[[]byte](guarded,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if errors.Is(err, chromedp.ErrPollingTimeout) {
+		var last json.RawMessage
+		if lerr := p.eval(ctx, cond, &last); lerr != nil {
+			return fmt.Errorf("timed out waiting for %s: %v", cond, lerr)
+		}
+		return fmt.Errorf("timed out waiting for %s; last value: %s", cond, last)
 	}
-	return pt.X, pt.Y, nil
-}
-
-// click presses and releases the left mouse button on the element with the
-// given id, as a user does.
-func (p *cdpPage) click(ctx context.Context, id string) error {
-	x, y, err := p.elementCenter(ctx, id)
-	if err != nil {
+	if err != nil || out == nil || len(raw) == 0 {
 		return err
 	}
-	for _, typ := range []string{"mousePressed", "mouseReleased"} {
-		err := p.call(ctx, "Input.dispatchMouseEvent", map[string]any{
-			"type": typ, "x": x, "y": y, "button": "left", "clickCount": 1,
-		}, nil)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return json.Unmarshal(raw, out)
 }
 
-// typeText types text into the focused element.
+// click clicks the element with the given id, as a user does: the left
+// mouse button, pressed and released in the element's middle.
+func (p *cdpPage) click(ctx context.Context, id string) error {
+	return p.do(ctx, chromedp.Click(chromedp.ID(id)))
+}
+
+// typeText types text into the focused element, a key at a time.
 func (p *cdpPage) typeText(ctx context.Context, text string) error {
-	return p.call(ctx, "Input.insertText", map[string]any{"text": text}, nil)
+	return p.do(ctx, chromedp.KeyEvent(text))
 }
 
 // screenshot returns a PNG of the visible part of the page.
 func (p *cdpPage) screenshot(ctx context.Context) ([]byte, error) {
-	var res struct {
-		Data []byte `json:"data"` // base64 in JSON: decoded by encoding/json
-	}
-	if err := p.call(ctx, "Page.captureScreenshot", map[string]any{"format": "png"}, &res); err != nil {
-		return nil, err
-	}
-	return res.Data, nil
+	return run(ctx, p, chromedp.CaptureScreenshot())
 }
 
 // jsString quotes s as a JavaScript string literal.

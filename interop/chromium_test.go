@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -13,10 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/websocket"
+	"github.com/coder/websocket"
 )
 
 const chromiumPath = "/usr/bin/chromium"
+
+// pageWriteTimeout bounds sending one command to the page.
+const pageWriteTimeout = 30 * time.Second
 
 // chromiumFlags are the flags every run uses: headless, no network of its own
 // (no background requests, QUIC, sync or component updates on this closed
@@ -66,24 +70,33 @@ func startChromium(t *testing.T) *jsHost {
 		if c == nil {
 			return errors.New("page not connected")
 		}
-		return websocket.Message.Send(c, string(b))
+		ctx, cancel := context.WithTimeout(context.Background(), pageWriteTimeout)
+		defer cancel()
+		return c.Write(ctx, websocket.MessageText, b)
 	})
 	var attached atomic.Bool
 	wsDone := make(chan struct{})
-	ws := websocket.Handler(func(c *websocket.Conn) {
+	// The page is served from this origin, which websocket.Accept accepts.
+	ws := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !attached.CompareAndSwap(false, true) {
-			return // one page only
+			http.Error(w, "one page only", http.StatusConflict)
+			return
 		}
 		defer close(wsDone)
-		c.MaxPayloadBytes = 16 << 20
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			h.hostGone(err)
+			return
+		}
+		c.SetReadLimit(16 << 20)
 		conn.Store(c)
 		for {
-			var msg string
-			if err := websocket.Message.Receive(c, &msg); err != nil {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
 				h.hostGone(err)
 				return
 			}
-			h.dispatch([]byte(msg))
+			h.dispatch(msg)
 		}
 	})
 
@@ -129,7 +142,7 @@ func startChromium(t *testing.T) *jsHost {
 		_ = srv.Close()
 		<-srvDone
 		if c := conn.Load(); c != nil {
-			_ = c.Close() // a hijacked connection outlives srv.Close
+			_ = c.CloseNow() // a hijacked connection outlives srv.Close
 		}
 		if attached.Load() {
 			select {

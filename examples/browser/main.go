@@ -38,7 +38,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/websocket"
+	"github.com/coder/websocket"
 )
 
 // static is the page: index.html and app.js.
@@ -137,30 +137,21 @@ func newServer(c *clip, logger *log.Logger) *server {
 func (s *server) handler(page fs.FS) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
-	mux.Handle("GET /ws", websocket.Server{Handshake: sameOrigin, Handler: s.serveWS})
+	mux.HandleFunc("GET /ws", s.serveWS)
 	return mux
 }
 
-// sameOrigin accepts WebSockets from our own page only: a page from another
-// site the browser has open must not get a peer (and a camera echo) here.
-func sameOrigin(cfg *websocket.Config, r *http.Request) error {
-	o, err := websocket.Origin(cfg, r)
-	if err != nil {
-		return err
-	}
-	if o == nil || o.Host != r.Host {
-		return fmt.Errorf("websocket from origin %v refused: not %s", o, r.Host)
-	}
-	cfg.Origin = o
-	return nil
-}
-
 // serveWS runs one page's session for as long as its WebSocket is open.
-func (s *server) serveWS(ws *websocket.Conn) {
+//
+// It accepts WebSockets from our own page only: websocket.Accept refuses
+// (403) an Origin whose host is not the request's, so a page from another
+// site the browser has open gets no peer (and no camera echo) here. A
+// request without an Origin is no browser page's, and is accepted.
+func (s *server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		_ = ws.Close()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	s.sessions.Add(1)
@@ -173,12 +164,17 @@ func (s *server) serveWS(ws *websocket.Conn) {
 		s.sessions.Done()
 	}()
 
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Printf("websocket from %s refused: %v", r.RemoteAddr, err)
+		return // Accept has answered the request
+	}
 	id := s.nextID.Add(1)
 	logger := log.New(s.log.Writer(), fmt.Sprintf("page %d: ", id), s.log.Flags()|log.Lmsgprefix)
-	sess, err := newSession(s.ctx, ws, s.clip, logger)
+	sess, err := newSession(s.ctx, ws, r.RemoteAddr, s.clip, logger)
 	if err != nil {
 		logger.Printf("cannot start: %v", err)
-		_ = ws.Close()
+		_ = ws.Close(websocket.StatusInternalError, "cannot start a peer")
 		return
 	}
 	sess.run()

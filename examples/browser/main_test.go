@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,9 +14,9 @@ import (
 	"github.com/gosimplepeer/simplepeer/internal/leakcheck"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/webrtc/v3"
-	"golang.org/x/net/websocket"
 )
 
 // The browser itself is tested by the interop suite (interop/browser_test.go,
@@ -88,7 +89,7 @@ func TestPages(t *testing.T) {
 
 	// Page 1's WebSocket closes: its session closes the server's peer,
 	// which closes the page's.
-	_ = p1.ws.Close()
+	_ = p1.ws.Close(websocket.StatusNormalClosure, "")
 	out.waitFor(t, `page 1: closed$`)
 	p1.waitClosed(t)
 	p1.leave()
@@ -132,10 +133,15 @@ func TestForeignOrigin(t *testing.T) {
 		}
 	}()
 	addr := out.waitFor(t, `listening on http://(\S+)/`)[1]
-	if ws, err := websocket.Dial("ws://"+addr+"/ws", "", "http://evil.example"); err == nil {
-		ws.Close()
+	ws, resp, err := dialPage(addr, "http://evil.example")
+	if err == nil {
+		_ = ws.CloseNow()
 		t.Fatal("a WebSocket from another origin was accepted")
 	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a WebSocket from another origin: %v, want 403 Forbidden", err)
+	}
+	out.waitFor(t, `websocket from \S+ refused: .*evil\.example`)
 }
 
 // page is a Go peer doing what app.js does: a non-initiator that signals
@@ -155,9 +161,23 @@ type page struct {
 	tracks  sync.WaitGroup           // RTP readers
 }
 
+// dialPage opens the signalling WebSocket as a page from origin would.
+func dialPage(addr, origin string) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, "ws://"+addr+"/ws", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Origin": {origin}},
+	})
+	if err != nil {
+		return nil, resp, err
+	}
+	ws.SetReadLimit(maxSignalSize)
+	return ws, resp, nil
+}
+
 func openPage(t *testing.T, addr string) *page {
 	t.Helper()
-	ws, err := websocket.Dial("ws://"+addr+"/ws", "", "http://"+addr)
+	ws, _, err := dialPage(addr, "http://"+addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +193,9 @@ func openPage(t *testing.T, addr string) *page {
 	}
 	peer.OnSignal(func(s simplepeer.Signal) {
 		b, _ := json.Marshal(s)
-		_ = websocket.Message.Send(ws, string(b)) // fails only once the server is gone
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		_ = ws.Write(ctx, websocket.MessageText, b) // fails only once the server is gone
 	})
 	peer.OnConnect(func() { close(p.connected) })
 	peer.OnClose(func() { close(p.closed) })
@@ -189,11 +211,11 @@ func openPage(t *testing.T, addr string) *page {
 	go func() {
 		defer close(p.readDone)
 		for {
-			var msg string
-			if err := websocket.Message.Receive(ws, &msg); err != nil {
+			_, msg, err := ws.Read(context.Background())
+			if err != nil {
 				return
 			}
-			s, err := simplepeer.ParseSignal([]byte(msg))
+			s, err := simplepeer.ParseSignal(msg)
 			if err != nil {
 				t.Errorf("signal from the server: %v", err)
 				continue
@@ -250,7 +272,7 @@ func (p *page) nextChat(t *testing.T) string {
 // leave closes the WebSocket and the peer, as a closing tab does, and waits
 // for the page's goroutines. Safe to repeat.
 func (p *page) leave() {
-	_ = p.ws.Close()
+	_ = p.ws.Close(websocket.StatusNormalClosure, "")
 	_ = p.peer.Close()
 	<-p.readDone
 	p.tracks.Wait()

@@ -9,11 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/gosimplepeer/simplepeer"
 	"github.com/pion/ice/v2"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
-	"golang.org/x/net/websocket"
 )
 
 // The stream IDs of the Go peer's two tracks. The page shows the "clip"
@@ -45,9 +45,10 @@ const (
 // non-initiator does: it adds the track and signals {"type":"renegotiate"},
 // and the Go peer makes a new offer.
 type session struct {
-	ws   *websocket.Conn
-	peer *simplepeer.Peer
-	log  *log.Logger
+	ws     *websocket.Conn
+	remote string // the page's address
+	peer   *simplepeer.Peer
+	log    *log.Logger
 
 	ctx    context.Context // done when the session ends
 	cancel context.CancelFunc
@@ -62,9 +63,9 @@ type session struct {
 }
 
 // newSession creates the page's Go peer, which starts negotiating at once:
-// its offer goes out over ws. It ends when parent is done, when the page
-// closes the WebSocket, or when the peer closes.
-func newSession(parent context.Context, ws *websocket.Conn, c *clip, logger *log.Logger) (*session, error) {
+// its offer goes out over ws, which came from remote. It ends when parent is
+// done, when the page closes the WebSocket, or when the peer closes.
+func newSession(parent context.Context, ws *websocket.Conn, remote string, c *clip, logger *log.Logger) (*session, error) {
 	video, err := newSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "clip-video", clipStreamID)
 	if err != nil {
 		return nil, err
@@ -78,9 +79,9 @@ func newSession(parent context.Context, ws *websocket.Conn, c *clip, logger *log
 	if err != nil {
 		return nil, err
 	}
-	ws.MaxPayloadBytes = maxSignalSize
+	ws.SetReadLimit(maxSignalSize)
 	ctx, cancel := context.WithCancel(parent)
-	s := &session{ws: ws, peer: peer, log: logger, ctx: ctx, cancel: cancel, closed: make(chan struct{})}
+	s := &session{ws: ws, remote: remote, peer: peer, log: logger, ctx: ctx, cancel: cancel, closed: make(chan struct{})}
 
 	// Handlers run one at a time on the peer's event goroutine.
 	peer.OnSignal(s.sendSignal)
@@ -104,9 +105,14 @@ func newSession(parent context.Context, ws *websocket.Conn, c *clip, logger *log
 	go func() {
 		defer s.wg.Done()
 		// Unblocks the signal reader in run when the session ends for
-		// another reason than the page leaving.
+		// another reason than the page leaving: a close handshake, which
+		// the page answers (or the connection is dropped after 5 s).
 		<-ctx.Done()
-		_ = ws.Close()
+		code, reason := websocket.StatusNormalClosure, "the Go peer closed"
+		if parent.Err() != nil {
+			code, reason = websocket.StatusGoingAway, "the server is shutting down"
+		}
+		_ = ws.Close(code, reason)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -132,7 +138,7 @@ func settingEngine() *webrtc.SettingEngine {
 // page left) or the session ends, then closes the peer and waits for every
 // goroutine of the session.
 func (s *session) run() {
-	s.log.Printf("opened from %s: Go peer %s (initiator)", s.ws.Request().RemoteAddr, s.peer.ID())
+	s.log.Printf("opened from %s: Go peer %s (initiator)", s.remote, s.peer.ID())
 	s.readSignals()
 	s.cancel()
 	_ = s.peer.Close()
@@ -143,14 +149,16 @@ func (s *session) run() {
 
 func (s *session) readSignals() {
 	for {
-		var msg string
-		if err := websocket.Message.Receive(s.ws, &msg); err != nil {
-			if errors.Is(err, io.EOF) {
+		// Not s.ctx: a read whose context ends drops the connection; the
+		// closer in newSession ends this read with a close handshake.
+		_, msg, err := s.ws.Read(context.Background())
+		if err != nil {
+			if s.ctx.Err() == nil && (websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF)) {
 				s.log.Printf("page left")
 			}
 			return
 		}
-		sig, err := simplepeer.ParseSignal([]byte(msg))
+		sig, err := simplepeer.ParseSignal(msg)
 		if err != nil {
 			s.log.Printf("ignoring signal: %v", err)
 			continue
@@ -165,15 +173,16 @@ func (s *session) readSignals() {
 }
 
 // sendSignal carries one of the peer's signals to the page as a JSON text
-// frame, in simple-peer's format.
+// message, in simple-peer's format.
 func (s *session) sendSignal(sig simplepeer.Signal) {
 	b, err := json.Marshal(sig)
 	if err != nil {
 		s.log.Printf("signal: %v", err)
 		return
 	}
-	_ = s.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := websocket.Message.Send(s.ws, string(b)); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if err := s.ws.Write(ctx, websocket.MessageText, b); err != nil && s.ctx.Err() == nil {
 		// The page is gone: the reader in run sees it too and ends the
 		// session.
 		s.log.Printf("send signal: %v", err)

@@ -105,6 +105,14 @@ func TestBrowserExample(t *testing.T) {
 		t.Errorf("the clip plays at %dx%d, want the file's 320x240", c.Width, c.Height)
 	}
 	checkPageStats(ctx, t, page)
+	// The echo starts on whatever camera packet comes first, so the page
+	// asks for a keyframe to decode it; the server answers each request
+	// (for the echo, by asking the camera) instead of on a timer.
+	if lines, ok := ex.out.waitFor(regexp.MustCompile(`page 1: page asked for a keyframe \(\d+ so far\), echo: asked the camera`), 0); !ok {
+		t.Errorf("the server answered no keyframe request for the echo")
+	} else {
+		t.Logf("keyframe requests: %s", lines[len(lines)-1])
+	}
 
 	png, err := page.screenshot(ctx)
 	if err != nil {

@@ -79,7 +79,7 @@ func TestPages(t *testing.T) {
 	}
 	camCtx, stopCamera := context.WithCancel(ctx)
 	cameraDone := make(chan error, 1)
-	go func() { cameraDone <- c.play(camCtx, camera) }()
+	go func() { cameraDone <- c.play(camCtx, camera, nil) }()
 	p1.waitVideo(t, echoStreamID)
 	out.waitFor(t, `page 1: camera arrived \(video/VP8\), echoing it back`)
 	stopCamera()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"sync"
@@ -24,9 +25,6 @@ const (
 )
 
 const (
-	// keyframeInterval is how often the Go peer asks the page's camera for
-	// a keyframe while echoing it (see requestKeyframes).
-	keyframeInterval = 3 * time.Second
 	// maxSignalSize bounds one WebSocket message from the page. An SDP is
 	// a few kilobytes.
 	maxSignalSize = 1 << 20
@@ -54,11 +52,18 @@ type session struct {
 	cancel context.CancelFunc
 	closed chan struct{} // closed by the peer's close event
 
-	echoing bool // touched only by the peer's event goroutine
+	// Touched only by the peer's event goroutine (handlers).
+	echoing    bool
+	clipSender *webrtc.RTPSender // the clip's, for the page's RTCP
+	echoSender *webrtc.RTPSender // the echo's, once the camera arrived
+	cameraSSRC webrtc.SSRC       // the page's camera, to ask it for keyframes
+	keyframes  int               // keyframe requests answered
+
+	clipKeyframe chan struct{} // capacity 1: the clip player sends a keyframe next
 
 	// wg counts the session's goroutines: the clip player, the WebSocket
-	// closer, and, once the camera arrives, its forwarder and keyframe
-	// requester. run waits for them all.
+	// closer, and, once the camera arrives, its forwarder. run waits for
+	// them all.
 	wg sync.WaitGroup
 }
 
@@ -81,7 +86,8 @@ func newSession(parent context.Context, ws *websocket.Conn, remote string, c *cl
 	}
 	ws.SetReadLimit(maxSignalSize)
 	ctx, cancel := context.WithCancel(parent)
-	s := &session{ws: ws, remote: remote, peer: peer, log: logger, ctx: ctx, cancel: cancel, closed: make(chan struct{})}
+	s := &session{ws: ws, remote: remote, peer: peer, log: logger, ctx: ctx, cancel: cancel, closed: make(chan struct{}),
+		clipSender: peer.Sender(video), clipKeyframe: make(chan struct{}, 1)}
 
 	// Handlers run one at a time on the peer's event goroutine.
 	peer.OnSignal(s.sendSignal)
@@ -94,6 +100,7 @@ func newSession(parent context.Context, ws *websocket.Conn, remote string, c *cl
 		s.chat("go peer got: " + string(b))
 	})
 	peer.OnTrack(s.onTrack)
+	peer.OnRTCP(s.onRTCP)
 	peer.OnError(func(err error) { s.log.Printf("peer error: %v", err) })
 	peer.OnClose(func() {
 		s.log.Printf("peer closed")
@@ -116,7 +123,7 @@ func newSession(parent context.Context, ws *websocket.Conn, remote string, c *cl
 	}()
 	go func() {
 		defer s.wg.Done()
-		if err := c.play(ctx, video); err != nil {
+		if err := c.play(ctx, video, s.clipKeyframe); err != nil {
 			s.log.Printf("clip: %v", err)
 		}
 	}()
@@ -216,17 +223,61 @@ func (s *session) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		s.log.Printf("echo: %v", err)
 		return
 	}
-	if err := s.peer.AddTrack(echo); err != nil {
+	sender, err := s.peer.AddTrackSender(echo)
+	if err != nil {
 		if !closing(err) {
 			s.log.Printf("echo: %v", err)
 		}
 		return
 	}
-	s.echoing = true
+	s.echoing, s.echoSender, s.cameraSSRC = true, sender, remote.SSRC()
 	s.log.Printf("camera arrived (%s), echoing it back", codec.MimeType)
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.forward(remote, echo)
-	go s.requestKeyframes(remote.SSRC(), echo)
+}
+
+// onRTCP answers the page's keyframe requests (its decoder lost a picture,
+// or, for the echo, started on a packet that is not a keyframe): the clip
+// sends its nearest keyframe next; for the echo, which forwards the
+// camera's packets, the request goes on to the page's camera.
+func (s *session) onRTCP(sender *webrtc.RTPSender, pkts []rtcp.Packet) {
+	if !keyframeRequested(pkts) {
+		return
+	}
+	var what string
+	switch {
+	case sender == s.clipSender:
+		select {
+		case s.clipKeyframe <- struct{}{}:
+		default: // one is on its way
+		}
+		what = "clip: sending a keyframe"
+	case sender == s.echoSender && s.echoSender != nil:
+		pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(s.cameraSSRC)}}
+		if err := s.peer.WriteRTCP(pli); err != nil {
+			return // the peer closed
+		}
+		what = "echo: asked the camera for one"
+	default:
+		return
+	}
+	s.keyframes++
+	s.log.Printf("page asked for a keyframe (%d so far), %s", s.keyframes, what)
+	if s.keyframes <= 3 {
+		s.chat(fmt.Sprintf("keyframe request #%d answered (%s)", s.keyframes, what))
+	}
+}
+
+// keyframeRequested reports whether pkts ask for a keyframe: a Picture
+// Loss Indication or a Full Intra Request.
+func keyframeRequested(pkts []rtcp.Packet) bool {
+	for _, pkt := range pkts {
+		switch pkt.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			return true
+		}
+	}
+	return false
 }
 
 // forward copies the camera's RTP packets to the echo track until the peer
@@ -242,34 +293,6 @@ func (s *session) forward(remote *webrtc.TrackRemote, echo *rtpTrack) {
 		}
 		if _, err := echo.Write(buf[:n]); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			s.log.Printf("echo: %v", err)
-		}
-	}
-}
-
-// requestKeyframes asks the page's camera for a keyframe (an RTCP Picture
-// Loss Indication) as soon as the echo is bound, since its first keyframe
-// went by before that, and again every keyframeInterval, so that the echo
-// recovers from a lost packet. The page's own requests for the echo cannot
-// be forwarded: they arrive at the echo's sender, whose RTCP the library
-// reads and drops.
-func (s *session) requestKeyframes(ssrc webrtc.SSRC, echo *rtpTrack) {
-	defer s.wg.Done()
-	select {
-	case <-echo.bound:
-	case <-s.ctx.Done():
-		return
-	}
-	tick := time.NewTicker(keyframeInterval)
-	defer tick.Stop()
-	pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}
-	for {
-		if err := s.peer.PeerConnection().WriteRTCP(pli); err != nil {
-			return // the peer closed
-		}
-		select {
-		case <-tick.C:
-		case <-s.ctx.Done():
-			return
 		}
 	}
 }

@@ -27,6 +27,7 @@ type clip struct {
 type frame struct {
 	data []byte
 	dur  time.Duration
+	key  bool // a keyframe (RFC 6386 9.1: bit 0 of the first byte is 0)
 }
 
 // loadClip reads a VP8 IVF file, or the embedded fixture when path is "".
@@ -75,7 +76,8 @@ func readIVF(r io.Reader) (*clip, error) {
 			c.frames[n-1].dur = tick(fh.Timestamp - prev)
 		}
 		prev = fh.Timestamp
-		c.frames = append(c.frames, frame{data: data, dur: tick(1)}) // the last: one tick
+		key := len(data) > 0 && data[0]&1 == 0
+		c.frames = append(c.frames, frame{data: data, dur: tick(1), key: key}) // the last: one tick
 	}
 	if len(c.frames) == 0 {
 		return nil, errors.New("no frames")
@@ -89,8 +91,10 @@ func readIVF(r io.Reader) (*clip, error) {
 // play writes the clip to t in a loop, each frame at its media time, until
 // ctx is done. It waits for t to be bound first: before that, Pion drops
 // samples without a word, and starting at frame 0 (a keyframe) lets the
-// page show a picture at once.
-func (c *clip) play(ctx context.Context, t *sampleTrack) error {
+// page show a picture at once. A request on keyframe (the page lost a
+// picture) makes the next frame the keyframe that starts the current
+// group, so the page can decode again at once.
+func (c *clip) play(ctx context.Context, t *sampleTrack, keyframe <-chan struct{}) error {
 	select {
 	case <-t.bound:
 	case <-ctx.Done():
@@ -100,6 +104,13 @@ func (c *clip) play(ctx context.Context, t *sampleTrack) error {
 	defer timer.Stop()
 	next := time.Now()
 	for i := 0; ; i = (i + 1) % len(c.frames) {
+		select {
+		case <-keyframe:
+			for i > 0 && !c.frames[i].key {
+				i--
+			}
+		default:
+		}
 		f := c.frames[i]
 		if err := t.WriteSample(media.Sample{Data: f.data, Duration: f.dur}); err != nil {
 			return err

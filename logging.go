@@ -74,10 +74,23 @@ func span(s, set string) int {
 type redactingFactory struct{ logging.LoggerFactory }
 
 func (f redactingFactory) NewLogger(scope string) logging.LeveledLogger {
-	return redactingLogger{f.LoggerFactory.NewLogger(scope)}
+	keep := logging.LogLevelTrace // an unknown factory's loggers decide for themselves
+	if d, ok := f.LoggerFactory.(*logging.DefaultLoggerFactory); ok {
+		// Pion's own factory fixes each scope's level here: lines above it
+		// are dropped before they cost anything (boxing a lazyLine is an
+		// allocation, and Pion's SCTP logs several per message).
+		keep = d.DefaultLogLevel
+		if l, found := d.ScopeLevels[scope]; found {
+			keep = l
+		}
+	}
+	return redactingLogger{l: f.LoggerFactory.NewLogger(scope), keep: keep}
 }
 
-type redactingLogger struct{ l logging.LeveledLogger }
+type redactingLogger struct {
+	l    logging.LeveledLogger
+	keep logging.LogLevel // the most verbose level the logger below keeps
+}
 
 // lazyLine formats and redacts a log line only when the logger below keeps
 // it: Pion calls its trace and debug loggers for every SCTP chunk, and
@@ -89,14 +102,54 @@ type lazyLine struct {
 
 func (l lazyLine) String() string { return redact(fmt.Sprintf(l.format, l.args...)) }
 
-func (r redactingLogger) Trace(m string)            { r.l.Tracef("%v", lazyLine{"%s", []any{m}}) }
-func (r redactingLogger) Tracef(f string, a ...any) { r.l.Tracef("%v", lazyLine{f, a}) }
-func (r redactingLogger) Debug(m string)            { r.l.Debugf("%v", lazyLine{"%s", []any{m}}) }
-func (r redactingLogger) Debugf(f string, a ...any) { r.l.Debugf("%v", lazyLine{f, a}) }
-func (r redactingLogger) Info(m string)             { r.l.Infof("%v", lazyLine{"%s", []any{m}}) }
-func (r redactingLogger) Infof(f string, a ...any)  { r.l.Infof("%v", lazyLine{f, a}) }
-func (r redactingLogger) Warn(m string)             { r.l.Warnf("%v", lazyLine{"%s", []any{m}}) }
-func (r redactingLogger) Warnf(f string, a ...any)  { r.l.Warnf("%v", lazyLine{f, a}) }
+func (r redactingLogger) Trace(m string) {
+	if r.keep >= logging.LogLevelTrace {
+		r.l.Tracef("%v", lazyLine{"%s", []any{m}})
+	}
+}
+
+func (r redactingLogger) Tracef(f string, a ...any) {
+	if r.keep >= logging.LogLevelTrace {
+		r.l.Tracef("%v", lazyLine{f, a})
+	}
+}
+
+func (r redactingLogger) Debug(m string) {
+	if r.keep >= logging.LogLevelDebug {
+		r.l.Debugf("%v", lazyLine{"%s", []any{m}})
+	}
+}
+
+func (r redactingLogger) Debugf(f string, a ...any) {
+	if r.keep >= logging.LogLevelDebug {
+		r.l.Debugf("%v", lazyLine{f, a})
+	}
+}
+
+func (r redactingLogger) Info(m string) {
+	if r.keep >= logging.LogLevelInfo {
+		r.l.Infof("%v", lazyLine{"%s", []any{m}})
+	}
+}
+
+func (r redactingLogger) Infof(f string, a ...any) {
+	if r.keep >= logging.LogLevelInfo {
+		r.l.Infof("%v", lazyLine{f, a})
+	}
+}
+
+func (r redactingLogger) Warn(m string) {
+	if r.keep >= logging.LogLevelWarn {
+		r.l.Warnf("%v", lazyLine{"%s", []any{m}})
+	}
+}
+
+func (r redactingLogger) Warnf(f string, a ...any) {
+	if r.keep >= logging.LogLevelWarn {
+		r.l.Warnf("%v", lazyLine{f, a})
+	}
+}
+
 func (r redactingLogger) Error(m string)            { r.l.Errorf("%v", lazyLine{"%s", []any{m}}) }
 func (r redactingLogger) Errorf(f string, a ...any) { r.l.Errorf("%v", lazyLine{f, a}) }
 

@@ -71,6 +71,7 @@ func TestInterop(t *testing.T) {
 	}{
 		{"node", startNode},
 		{"chromium", startChromium},
+		{"firefox", startFirefox},
 	}
 	for _, hs := range hosts {
 		t.Run(hs.name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
 		testICERestart(t, pr, c)
 		pr.checkClean()
 	})
-	if host.name == "chromium" {
+	if host.name == "chromium" || host.name == "firefox" { // the browsers have media
 		t.Run("media", func(t *testing.T) {
 			pr.t = t
 			testMedia(t, pr, c)

@@ -112,7 +112,18 @@ func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool) *pair {
 
 	pr.js.trace = pr.trace
 	pr.start = time.Now()
-	p, err := simplepeer.New(goOptions(goInitiator, trickle))
+	o := goOptions(goInitiator, trickle)
+	if host.name == "firefox" {
+		// Firefox does not pair its own (non-loopback) host candidate
+		// with a loopback one of ours. Its first connect works anyway,
+		// because we check its candidates, but after an ICE restart with
+		// trickle off simple-peer 9.11.1 answers without candidates (its
+		// gathering flag stays set) and only Firefox's checks could find
+		// the new pair: so the Go peer offers its other interfaces too, as
+		// a Go server would. All of them are on this machine.
+		o.SettingEngine.SetInterfaceFilter(func(string) bool { return true })
+	}
+	p, err := simplepeer.New(o)
 	if err != nil {
 		t.Fatalf("simplepeer.New: %v", err)
 	}

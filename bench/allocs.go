@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,8 +59,15 @@ type allocResult struct {
 	fails             []string
 }
 
-func runAllocs(runs, window int, timeout time.Duration) {
+// runAllocs benchmarks every row; only, if not empty, keeps the rows named
+// in it (for profiling one row; the baseline stays first).
+func runAllocs(runs, window int, timeout time.Duration, only string) {
 	rows := allocRows()
+	if only != "" {
+		rows = slices.DeleteFunc(rows, func(r allocRow) bool {
+			return r.name != rows[0].name && !slices.Contains(strings.Split(only, ","), r.name)
+		})
+	}
 	res := make([]allocResult, len(rows))
 	fmt.Printf("\n== allocs: testing.Benchmark of one %d B message one way (window %d), %d runs, process-wide -benchmem counters (both ends)\n",
 		smallMsg, window, runs)
@@ -71,7 +80,7 @@ func runAllocs(runs, window int, timeout time.Duration) {
 				fmt.Fprintf(os.Stderr, "allocs run %d/%d %s: FAILED: %v\n", r+1, runs, rows[j].name, err)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "allocs run %d/%d %s: %s\n", r+1, runs, rows[j].name, br.MemString())
+			fmt.Fprintf(os.Stderr, "allocs run %d/%d %s: %d messages, %s\n", r+1, runs, rows[j].name, br.N, br.MemString())
 			res[j].allocs = append(res[j].allocs, float64(br.MemAllocs)/float64(br.N))
 			res[j].bytes = append(res[j].bytes, float64(br.MemBytes)/float64(br.N))
 			res[j].ns = append(res[j].ns, float64(br.NsPerOp()))
@@ -93,6 +102,9 @@ func runAllocs(runs, window int, timeout time.Duration) {
 		for _, f := range res[i].fails {
 			fmt.Printf("FAILED %s: %s\n", w.name, f)
 		}
+	}
+	if len(rows) < 4 {
+		return
 	}
 	sp := summarize(res[1].allocs).med - ba
 	send := summarize(res[2].allocs).med - ba

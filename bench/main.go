@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -65,9 +66,11 @@ func main() {
 	msgCount := flag.Int("msgcount", 20000, "messages: 64-byte messages per rate measurement")
 	window := flag.Int("window", 256, "messages, allocs: most messages sent and not yet received")
 	roundTrips := flag.Int("roundtrips", 2000, "messages: measured ping-pong round trips per run")
+	allocRows := flag.String("allocrows", "", "allocs: comma-separated rows to run besides the baseline (e.g. 'sp -> pion'); empty runs all")
 	allocRuns := flag.Int("allocruns", 3, "allocs: testing.Benchmark runs per row")
 	interop := flag.String("interop", "", "node: the interop module directory, with node_modules (default: ../interop next to bench)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the sections run to this file")
+	memProfile := flag.String("memprofile", "", "record every allocation (slow) and write the allocs profile to this file at the end")
 	wan := flag.Bool("wan", false, "run the WAN bench on Pion's vnet instead (see the -wan-* flags)")
 	wanFlags := registerWANFlags()
 	flag.Parse()
@@ -126,6 +129,10 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		defer writeHeapProfile(*memProfile)
+	}
 	start := time.Now()
 	printEnv()
 
@@ -151,7 +158,7 @@ func main() {
 			timeout: *timeout, node: node, nodeOnly: nodeOnly})
 	}
 	if sections["allocs"] && *allocRuns > 0 {
-		runAllocs(*allocRuns, *window, *timeout)
+		runAllocs(*allocRuns, *window, *timeout, *allocRows)
 	}
 	if sections["throughput"] || nodeOnly {
 		err := runThroughput(throughputConfig{runs: *runs, mib: *mib, variants: vs, timeout: *timeout,
@@ -169,6 +176,17 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		_ = f.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: memprofile:", err)
+	}
 }
 
 func parseDurations(s string) ([]time.Duration, error) {

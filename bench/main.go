@@ -45,7 +45,7 @@ var (
 var sectionNames = []string{"connect", "messages", "allocs", "throughput", "node", "pairs"}
 
 func main() {
-	runs := flag.Int("runs", 5, "throughput (and, by default, messages) runs per variant, interleaved")
+	runs := flag.Int("runs", 5, "throughput runs per variant, interleaved")
 	mib := flag.Int("mib", 64, "MiB to transfer one way per throughput run")
 	names := flag.String("variants", "sp-tuned,sp-default,pion-default,pion-tuned", "comma-separated throughput variants (-list shows all)")
 	pairs := flag.Int("pairs", 20, "connected pairs for the heap/goroutine measurement; 0 skips it")
@@ -62,8 +62,8 @@ func main() {
 	only := flag.String("only", strings.Join(sectionNames, ","), "comma-separated sections to run: "+strings.Join(sectionNames, ", "))
 	connects := flag.Int("connects", 100, "connect: connects per row")
 	connectDelays := flag.String("connect-sigdelays", "0,50ms", "connect: comma-separated one-way signalling latencies")
-	msgRuns := flag.Int("msgruns", 0, "messages: runs per row (0: -runs)")
-	msgCount := flag.Int("msgcount", 20000, "messages: 64-byte messages per rate measurement")
+	msgRuns := flag.Int("msgruns", 10, "messages: runs per row, interleaved")
+	msgCount := flag.Int("msgcount", 50000, "messages: 64-byte messages per rate measurement")
 	window := flag.Int("window", 256, "messages, allocs: most messages sent and not yet received")
 	roundTrips := flag.Int("roundtrips", 2000, "messages: measured ping-pong round trips per run")
 	allocRows := flag.String("allocrows", "", "allocs: comma-separated rows to run besides the baseline (e.g. 'sp -> pion'); empty runs all")
@@ -115,9 +115,6 @@ func main() {
 	delays, err := parseDurations(*connectDelays)
 	if err != nil {
 		fatal(err)
-	}
-	if *msgRuns <= 0 {
-		*msgRuns = *runs
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -140,7 +140,7 @@ func runMessages(c msgConfig) {
 		{name: "pion-tuned", run: func() msgSample { return measureMessages(pionTuned, c) }},
 	}
 	if c.node != nil {
-		rows = append(rows, &row{name: "node-node", run: func() msgSample { return c.node.messages(c) }})
+		rows = append(rows, &row{name: nodeRow, run: func() msgSample { return c.node.messages(c) }})
 	}
 	if c.nodeOnly {
 		rows = rows[1:]

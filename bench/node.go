@@ -12,7 +12,12 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/gosimplepeer/simplepeer/bench/internal/udpstat"
 )
+
+// nodeRow is the name of the Node rows.
+const nodeRow = "node-node"
 
 // nodeRunner runs bench/node/loopback.js: Node simple-peer to Node
 // simple-peer, both in one Node process, one process per measurement.
@@ -91,8 +96,10 @@ func (n *nodeRunner) run(timeout time.Duration, args ...string) (nodeResult, err
 
 // throughput is the node-node row of the throughput table.
 func (n *nodeRunner) throughput(mib int, timeout time.Duration) sample {
-	s := sample{variant: "node-node"}
+	s := sample{variant: nodeRow, pionDrops: -1, stallMS: -1}
+	before := udpstat.RcvbufErrors()
 	r, err := n.run(timeout+30*time.Second, "throughput", strconv.Itoa(mib))
+	s.drops = udpstat.RcvbufErrors() - before
 	if err != nil {
 		s.err = err.Error()
 		return s

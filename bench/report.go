@@ -92,8 +92,12 @@ func printTable(w io.Writer, samples []sample) {
 		r.setup = append(r.setup, s.setupMS)
 		r.mib = append(r.mib, s.mibps)
 		r.drp = append(r.drp, float64(s.drops))
-		r.pdrp = append(r.pdrp, float64(s.pionDrops))
-		r.stall = append(r.stall, s.stallMS)
+		if s.pionDrops >= 0 { // -1: not measured (Node)
+			r.pdrp = append(r.pdrp, float64(s.pionDrops))
+		}
+		if s.stallMS >= 0 {
+			r.stall = append(r.stall, s.stallMS)
+		}
 		if s.cpuPerGiB > 0 {
 			r.cpu = append(r.cpu, s.cpuPerGiB)
 		}
@@ -107,8 +111,8 @@ func printTable(w io.Writer, samples []sample) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "variant\tok\tsetup ms med\t[min, max]\tvs base\tMiB/s med\t[min, max]\tvs base\tCPU s/GiB\tvs base\tkernel drops\t[min, max]\tPion drops\t[min, max]\tstall ms med\t[min, max]\t")
 	for _, r := range rows {
-		su, th, st := summarize(r.setup), summarize(r.mib), summarize(r.stall)
-		dr, pd, cp := summarize(r.drp), summarize(r.pdrp), summarize(r.cpu)
+		su, th := summarize(r.setup), summarize(r.mib)
+		dr, cp := summarize(r.drp), summarize(r.cpu)
 		var bs, bt, bc stat
 		if b := base(r.key); b != nil {
 			bs, bt, bc = summarize(b.setup), summarize(b.mib), summarize(b.cpu)
@@ -117,10 +121,10 @@ func printTable(w io.Writer, samples []sample) {
 		if len(r.cpu) > 0 {
 			cpu = fmt.Sprintf("%.1f", cp.med)
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%.0f\t[%.0f, %.0f]\t%s\t%.1f\t[%.1f, %.1f]\t%s\t%s\t%s\t%.0f\t[%.0f, %.0f]\t%.0f\t[%.0f, %.0f]\t%.0f\t[%.0f, %.0f]\t\n",
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.0f\t[%.0f, %.0f]\t%s\t%.1f\t[%.1f, %.1f]\t%s\t%s\t%s\t%.0f\t[%.0f, %.0f]\t%s\t%s\t\n",
 			r.key, len(r.mib), len(r.mib)+len(r.fails), su.med, su.min, su.max, ratio(su.med, bs.med),
 			th.med, th.min, th.max, ratio(th.med, bt.med), cpu, ratio(cp.med, bc.med),
-			dr.med, dr.min, dr.max, pd.med, pd.min, pd.max, st.med, st.min, st.max)
+			dr.med, dr.min, dr.max, medRange(r.pdrp, "%.0f"), medRange(r.stall, "%.0f"))
 	}
 	_ = tw.Flush()
 	for _, r := range rows {
@@ -128,6 +132,16 @@ func printTable(w io.Writer, samples []sample) {
 			fmt.Fprintf(w, "FAILED %s: %s\n", r.key, f)
 		}
 	}
+}
+
+// medRange formats the median and [min, max] of xs as two cells, or
+// "-" cells when there are none.
+func medRange(xs []float64, f string) string {
+	if len(xs) == 0 {
+		return "-\t-"
+	}
+	st := summarize(xs)
+	return fmt.Sprintf(f+"\t["+f+", "+f+"]", st.med, st.min, st.max)
 }
 
 // appendSamples appends samples to a CSV file, for -report.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -43,8 +45,12 @@ func runConnect(n int, delays []time.Duration) {
 	for r := 0; r < n; r++ {
 		for i := range cells {
 			j := (i + r) % len(cells)
+			var p pair
+			var err error
 			t0 := time.Now()
-			p, err := cells[j].v.connectWith(cells[j].o)
+			pprof.Do(context.Background(), pprof.Labels("row", cells[j].v.name), func(context.Context) {
+				p, err = cells[j].v.connectWith(cells[j].o)
+			})
 			if err != nil {
 				fails[j] = append(fails[j], err.Error())
 				continue

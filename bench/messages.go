@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 )
@@ -151,7 +153,10 @@ func runMessages(c msgConfig) {
 	for r := 0; r < c.runs; r++ {
 		for i := range rows {
 			w := rows[(i+r)%len(rows)]
-			s := w.run()
+			var s msgSample
+			// The pair's goroutines inherit the label: -cpuprofile then
+			// tells the rows apart (go tool pprof -tagfocus row=sp-tuned).
+			pprof.Do(context.Background(), pprof.Labels("row", w.name), func(context.Context) { s = w.run() })
 			if s.err != nil {
 				w.fails = append(w.fails, s.err.Error())
 				fmt.Fprintf(os.Stderr, "messages run %d/%d %s: FAILED: %v\n", r+1, c.runs, w.name, s.err)

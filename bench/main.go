@@ -63,6 +63,7 @@ func main() {
 	connects := flag.Int("connects", 100, "connect: connects per row")
 	connectDelays := flag.String("connect-sigdelays", "0,50ms", "connect: comma-separated one-way signalling latencies")
 	msgRuns := flag.Int("msgruns", 10, "messages: runs per row, interleaved")
+	msgBlocks := flag.Int("msgblocks", 10, "messages: turns the Go rows take within a run (each 1/msgblocks of the messages and round trips)")
 	msgCount := flag.Int("msgcount", 50000, "messages: 64-byte messages per rate measurement")
 	window := flag.Int("window", 256, "messages, allocs: most messages sent and not yet received")
 	roundTrips := flag.Int("roundtrips", 2000, "messages: measured ping-pong round trips per run")
@@ -151,7 +152,7 @@ func main() {
 		runConnect(*connects, delays)
 	}
 	if sections["messages"] || nodeOnly {
-		runMessages(msgConfig{runs: *msgRuns, count: *msgCount, window: *window, roundTrips: *roundTrips,
+		runMessages(msgConfig{runs: *msgRuns, count: *msgCount, window: *window, roundTrips: *roundTrips, blocks: *msgBlocks,
 			timeout: *timeout, node: node, nodeOnly: nodeOnly})
 	}
 	if sections["allocs"] && *allocRuns > 0 {

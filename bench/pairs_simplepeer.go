@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosimplepeer/simplepeer"
@@ -104,3 +106,47 @@ type spEnd struct{ p *simplepeer.Peer }
 
 func (e spEnd) send(msg []byte) error    { return e.p.Send(msg) }
 func (e spEnd) onMessage(f func([]byte)) { e.p.OnData(f) }
+
+// spReadEnd receives with Read instead of OnData (no dispatcher in
+// between): a goroutine reads the byte stream and calls the handler once
+// per smallMsg bytes, so it serves only the messages section, whose
+// messages all have that size. It ends when Read fails (the peer closed).
+type spReadEnd struct {
+	p       *simplepeer.Peer
+	handler *atomic.Pointer[func([]byte)]
+	start   *sync.Once
+}
+
+func newSPReadEnd(p *simplepeer.Peer) spReadEnd {
+	return spReadEnd{p: p, handler: &atomic.Pointer[func([]byte)]{}, start: &sync.Once{}}
+}
+
+func (e spReadEnd) send(msg []byte) error { return e.p.Send(msg) }
+
+func (e spReadEnd) onMessage(f func([]byte)) {
+	e.handler.Store(&f)
+	e.start.Do(func() { go e.readLoop() })
+}
+
+func (e spReadEnd) readLoop() {
+	buf := make([]byte, 64<<10)
+	have := 0
+	for {
+		n, err := e.p.Read(buf[have:])
+		if err != nil {
+			return
+		}
+		have += n
+		f := *e.handler.Load()
+		off := 0
+		for ; have-off >= smallMsg; off += smallMsg {
+			f(buf[off : off+smallMsg : off+smallMsg])
+		}
+		have = copy(buf, buf[off:have])
+	}
+}
+
+// spReadPair is an spPair whose ends receive with Read.
+type spReadPair struct{ *spPair }
+
+func (p spReadPair) ends() (endpoint, endpoint) { return newSPReadEnd(p.a), newSPReadEnd(p.b) }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh: the interop suite in one command. Installs what it needs
 # (simple-peer, @roamhq/wrtc, y-webrtc, yjs and ws from package-lock.json;
-# Debian's chromium when /usr/bin/chromium is missing, which needs root) and
-# runs the Go tests against simple-peer in Node and in headless Chromium and
+# Debian's chromium and firefox-esr when missing, which needs root) and
+# runs the Go tests against simple-peer in Node, headless Chromium and
+# headless Firefox, and
 # against y-webrtc and examples/signalserver/js/room.js through the signal
 # server. Logs and the summary
 # go to interop/out/. Extra arguments go to go test, e.g.
@@ -22,14 +23,17 @@ command -v go >/dev/null || { echo "run.sh: go is required" >&2; exit 1; }
 echo "== npm ci (simple-peer@9.11.1, @roamhq/wrtc@0.10.0, y-webrtc@10.3.0, yjs@13.6.33, ws@8.23.1)"
 npm ci --no-audit --no-fund
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "== apt-get install chromium"
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== apt-get install ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then
-    echo "run.sh: /usr/bin/chromium is missing and installing it needs root" >&2
+    echo "run.sh: ${missing[*]} missing and installing needs root" >&2
     exit 1
   fi
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
 mkdir -p out

@@ -91,6 +91,7 @@ type result struct {
 	connected, connFails int
 	pingFails            int
 	connect, connectCPU  time.Duration
+	pairP50, pairP99     time.Duration // one pair's connect, from its first New
 	closeDur             time.Duration
 	gPerPeer             float64
 	kibPerPeer           float64 // heap + stacks
@@ -153,8 +154,9 @@ func main() {
 }
 
 func logResult(r, runs int, res result) {
-	fmt.Fprintf(os.Stderr, "N=%d run %d/%d %-15s connected %d (fail %d, ping fail %d) in %.2fs (CPU %.2fs); %.1f goroutines, %.0f KiB (%.0f stacks) per peer; idle CPU %.1f%%; closed in %.2fs; left %+d goroutines, %+.0f KiB\n",
-		res.n, r+1, runs, res.variant, res.connected, res.connFails, res.pingFails, res.connect.Seconds(), res.connectCPU.Seconds(),
+	fmt.Fprintf(os.Stderr, "N=%d run %d/%d %-15s connected %d (fail %d, ping fail %d) in %.2fs (pair p50 %v, p99 %v; CPU %.2fs); %.1f goroutines, %.0f KiB (%.0f stacks) per peer; idle CPU %.1f%%; closed in %.2fs; left %+d goroutines, %+.0f KiB\n",
+		res.n, r+1, runs, res.variant, res.connected, res.connFails, res.pingFails, res.connect.Seconds(),
+		res.pairP50.Round(time.Millisecond), res.pairP99.Round(time.Millisecond), res.connectCPU.Seconds(),
 		res.gPerPeer, res.kibPerPeer, res.stackKiBPerPeer, res.idlePct, res.closeDur.Seconds(), res.leftG, res.leftKiB)
 }
 
@@ -180,6 +182,7 @@ func runOne(c *config, v string, n int, profile, summary bool) (result, error) {
 		}
 	}
 	pairs := make([]pair, n)
+	took := make([]time.Duration, n) // 0 for a failed connect
 	var fails atomic.Int64
 	var firstErr atomic.Value
 	sem := make(chan struct{}, c.parallel)
@@ -192,7 +195,9 @@ func runOne(c *config, v string, n int, profile, summary bool) (result, error) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 			defer cancel()
+			start := time.Now()
 			p, err := e.connect(ctx)
+			took[i] = time.Since(start)
 			<-sem
 			if err != nil {
 				fails.Add(1)
@@ -207,6 +212,7 @@ func runOne(c *config, v string, n int, profile, summary bool) (result, error) {
 	stopCPU()
 	res.connFails = int(fails.Load())
 	res.connected = n - res.connFails
+	res.pairP50, res.pairP99 = percentiles(took, pairs)
 	if err, _ := firstErr.Load().(error); err != nil {
 		fmt.Fprintf(os.Stderr, "scale: %s N=%d: %d connects failed, the first: %v\n", v, n, res.connFails, err)
 	}
@@ -316,6 +322,22 @@ func writeHeapProfile(path string) error {
 	return f.Close()
 }
 
+// percentiles returns the median and 99th percentile of the connected
+// pairs' connect times.
+func percentiles(took []time.Duration, pairs []pair) (p50, p99 time.Duration) {
+	var ok []time.Duration
+	for i, p := range pairs {
+		if p != nil {
+			ok = append(ok, took[i])
+		}
+	}
+	if len(ok) == 0 {
+		return 0, 0
+	}
+	slices.Sort(ok)
+	return ok[len(ok)/2], ok[min(len(ok)-1, len(ok)*99/100)]
+}
+
 func median(rs []result, f func(result) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
@@ -331,7 +353,7 @@ func median(rs []result, f func(result) float64) float64 {
 func printTable(c *config, n, runs int, by map[string][]result) {
 	fmt.Printf("\nN = %d pairs (%d peers), -parallel %d, medians of %d run(s)\n", n, 2*n, c.parallel, runs)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "variant\tconnect s\t(min-max)\tconnect CPU s\tgoroutines/peer\tKiB/peer\tof which stacks\tidle CPU % of core\tclose s\tleft goroutines\tleft KiB\tfailed\t\n")
+	fmt.Fprint(tw, "variant\tconnect s\t(min-max)\tpair p50 ms\tpair p99 ms\tconnect CPU s\tgoroutines/peer\tKiB/peer\tof which stacks\tidle CPU % of core\tclose s\tleft goroutines\tleft KiB\tfailed\t\n")
 	type med struct{ connect, g, kib, idle float64 }
 	meds := map[string]med{}
 	for _, v := range c.variants {
@@ -350,7 +372,9 @@ func printTable(c *config, n, runs int, by map[string][]result) {
 		m := med{median(rs, conn), median(rs, func(r result) float64 { return r.gPerPeer }),
 			median(rs, func(r result) float64 { return r.kibPerPeer }), median(rs, func(r result) float64 { return r.idlePct })}
 		meds[v] = m
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f-%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%.1f\t%.2f\t%d\t%+.0f\t%d\t\n", v, m.connect, lo, hi,
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f-%.2f\t%.0f\t%.0f\t%.2f\t%.1f\t%.0f\t%.0f\t%.1f\t%.2f\t%d\t%+.0f\t%d\t\n", v, m.connect, lo, hi,
+			median(rs, func(r result) float64 { return float64(r.pairP50.Milliseconds()) }),
+			median(rs, func(r result) float64 { return float64(r.pairP99.Milliseconds()) }),
 			median(rs, func(r result) float64 { return r.connectCPU.Seconds() }), m.g, m.kib,
 			median(rs, func(r result) float64 { return r.stackKiBPerPeer }), m.idle,
 			median(rs, func(r result) float64 { return r.closeDur.Seconds() }), maxLeft,

@@ -156,6 +156,16 @@
           signalingState: pc.signalingState
         }
       },
+      // How far the peer got in tearing itself down, and forget: drop it
+      // (for a package that tears down without emitting close, so that
+      // cleanup does not wait for one).
+      teardown (msg) {
+        const st = peerOf(msg)
+        const p = st.peer
+        const r = { destroyed: !!p.destroyed, destroying: !!p._destroying, pcClosed: p._pc === null, channelClosed: p._channel === null }
+        if (msg.forget && r.pcClosed) peers.delete(msg.id)
+        return r
+      },
       async stats (msg) {
         const st = peerOf(msg)
         return env.media.stats(st.peer._pc)

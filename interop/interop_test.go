@@ -77,7 +77,10 @@ type jsHostSpec struct {
 	issues map[string]hostIssue
 }
 
-type hostIssue struct{ id, diagnosis string }
+type hostIssue struct {
+	id, diagnosis string
+	match         string // connect-flake: the JS error it shows as
+}
 
 // The packages under test. Keep in sync with package.json.
 const (
@@ -96,6 +99,11 @@ const (
 	ndcNoEndOfCandidates = "node-datachannel/polyfill never fires the end-of-candidates icecandidate event (candidate null; its " +
 		"onLocalCandidate only dispatches real candidates, gathering completion only icegatheringstatechange), so simple-peer with " +
 		"trickle off waits its iceCompleteTimeout (5 s) before it signals its offer or answer"
+	ndcNoICETransport = "now and then (1 connect of about 80 in three runs here) libdatachannel rejects a remote description: setRemoteDescription fails with " +
+		"\"libdatachannel error while adding remote description: Got a remote candidate without ICE transport\" (its PeerConnection has no " +
+		"ICE transport while it adds the description's candidates) and simple-peer destroys itself with ERR_SET_REMOTE_DESCRIPTION; the Go " +
+		"peer, its ICE already connected, then fails (ERR_CONNECTION_FAILURE). The same error ends a connect between two " +
+		"@thaunknown/simple-peer peers on webrtc-polyfill (libdatachannel) about 1 time in 4, with no Go peer involved"
 	tuNoClose = "@thaunknown/simple-peer 10.1.2 emits no 'close' when the remote side closes: on its data channel's close " +
 		"(lite.js _onChannelClose) it calls __destroy(), which calls end() and the streamx _destroy hook itself instead of destroy(); " +
 		"_destroy sets _destroying and tears the RTCPeerConnection down, but when streamx later destroys the stream (both sides ended) " +
@@ -107,12 +115,13 @@ const (
 var interopHosts = []jsHostSpec{
 	{name: "node/" + simplePeer, start: startNode(nodeRuntime{"simple-peer", roamWrtc, "node.log"}), noMedia: noWrtcMedia},
 	{name: "node/" + simplePeerTU, start: startNode(nodeRuntime{"@thaunknown/simple-peer", roamWrtc, "node-thaunknown.log"}), noMedia: noWrtcMedia,
-		issues: map[string]hostIssue{"close-on-remote-destroy": {"thaunknown-no-close", tuNoClose}}},
+		issues: map[string]hostIssue{"close-on-remote-destroy": {"thaunknown-no-close", tuNoClose, ""}}},
 	{name: "node-datachannel/" + simplePeer, start: startNode(nodeRuntime{"simple-peer", ndcPolyfill, "node-datachannel.log"}), noMedia: ndcNoMedia,
 		issues: map[string]hostIssue{
-			"transceiverRequest/go-non-initiator": {"ndc-no-addtransceiver", ndcNoAddTrans},
-			"ice-restart/go-initiator":            {"ndc-no-ice-restart", ndcNoRestart},
-			"no-trickle-connect":                  {"ndc-no-end-of-candidates", ndcNoEndOfCandidates},
+			"transceiverRequest/go-non-initiator": {"ndc-no-addtransceiver", ndcNoAddTrans, ""},
+			"ice-restart/go-initiator":            {"ndc-no-ice-restart", ndcNoRestart, ""},
+			"no-trickle-connect":                  {"ndc-no-end-of-candidates", ndcNoEndOfCandidates, ""},
+			"connect-flake":                       {"ndc-no-ice-transport", ndcNoICETransport, "Got a remote candidate without ICE transport"},
 		}},
 	{name: "chromium/" + simplePeer, start: startChromium},
 }
@@ -168,11 +177,13 @@ func trickleName(on bool) string {
 
 // runCell runs every check of one cell.
 func runCell(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, c *cellResult) {
-	pr := newPair(t, host, goInit, trickle)
+	cellT := t
+	var pr *pair
 	connected := false
 	ok := t.Run("connect", func(t *testing.T) {
-		pr.t = t
-		d, ok := pr.connect(connectTimeout)
+		var flakes []string
+		p, d, ok := connectCell(t, cellT, hs, host, goInit, trickle, &flakes)
+		pr = p
 		if !ok {
 			t.FailNow()
 		}
@@ -180,14 +191,17 @@ func runCell(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, c
 		c.addConnect(d, pr)
 		checkConnected(t, pr)
 		pr.checkClean()
+		reportFlakes(t, hs, goInit, flakes)
 	})
 	if !ok {
 		return
 	}
 	if !connected {
-		// -run left connect out (say -run 'TestInterop/.*/.*/.*/ice-restart'):
+		// -run left connect out (say -run 'TestInterop/.*/simple-peer@.*/.*/.*/ice-restart'):
 		// the other subtests still need the connection.
-		if _, ok := pr.connect(connectTimeout); !ok {
+		var flakes []string
+		p, _, ok := connectCell(t, t, hs, host, goInit, trickle, &flakes)
+		if pr = p; !ok {
 			return
 		}
 	}
@@ -237,20 +251,20 @@ func runCell(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, c
 		}
 	})
 	t.Run("destroy-by-js", func(t *testing.T) {
-		pr := newPair(t, host, goInit, trickle)
-		d, ok := pr.connect(connectTimeout)
+		var flakes []string
+		pr, d, ok := connectCell(t, t, hs, host, goInit, trickle, &flakes)
 		if !ok {
 			t.FailNow()
 		}
 		c.addConnect(d, pr)
 		pr.checkClean()
 		c.addClose(destroyByJS(t, pr))
+		reportFlakes(t, hs, goInit, flakes)
 	})
 	t.Run("connect-time", func(t *testing.T) {
-		var issues []string
+		var issues, flakes []string
 		for i := 2; i < connectPairs; i++ {
-			pr := newPair(t, host, goInit, trickle)
-			d, ok := pr.connect(connectTimeout)
+			pr, d, ok := connectCell(t, t, hs, host, goInit, trickle, &flakes)
 			if !ok {
 				t.FailNow()
 			}
@@ -267,6 +281,7 @@ func runCell(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, c
 			}
 		}
 		t.Logf("connect times: %v (median %v)", c.connects, median(c.connects))
+		reportFlakes(t, hs, goInit, flakes)
 		if len(issues) > 0 {
 			knownIssue(t, hs.issues["close-on-remote-destroy"].id, "%d of the Go Destroys: %s", len(issues), issues[0])
 		}
@@ -276,6 +291,61 @@ func runCell(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, c
 			}
 		}
 	})
+}
+
+// connectCell creates a pair (owned by owner: closed when owner ends) and
+// waits for it to connect (pair.connect, reporting to t). A
+// host's "connect-flake" issue is an intermittent connect failure with a
+// known JS error: when the JS peer reports that error before both sides
+// connect, the attempt is recorded in flakes (for the caller's knownIssue)
+// and made once more with a new pair.
+func connectCell(t, owner *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, flakes *[]string) (*pair, time.Duration, bool) {
+	t.Helper()
+	pr := newPair(owner, host, goInit, trickle)
+	pr.t = t
+	if is, ok := hs.issue("connect-flake", goInit); ok && len(*flakes) < connectPairs {
+		if msg, flaked := waitConnectOrJSError(pr, is.match, connectTimeout); flaked {
+			*flakes = append(*flakes, msg)
+			return connectCell(t, owner, hs, host, goInit, trickle, flakes)
+		}
+	}
+	d, ok := pr.connect(connectTimeout)
+	return pr, d, ok
+}
+
+// waitConnectOrJSError waits, at most timeout, until both sides of pr have
+// connected (false) or the JS peer has reported an error containing match
+// before that (true, with the errors).
+func waitConnectOrJSError(pr *pair, match string, timeout time.Duration) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-pr.g.connected:
+			select {
+			case <-pr.js.connected:
+				return "", false
+			default:
+			}
+		default:
+		}
+		for _, e := range pr.js.errs() {
+			if strings.Contains(e, match) {
+				return fmt.Sprintf("JS errors %v, Go errors %v", pr.js.errs(), pr.g.errs()), true
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return "", false
+}
+
+// reportFlakes reports the connect-flake issue if a connect needed a second try.
+func reportFlakes(t *testing.T, hs *jsHostSpec, goInit bool, flakes []string) {
+	t.Helper()
+	if len(flakes) == 0 {
+		return
+	}
+	is, _ := hs.issue("connect-flake", goInit)
+	knownIssue(t, is.id, "%s (here: %d connect(s) failed so and were made again; the first: %s)", is.diagnosis, len(flakes), flakes[0])
 }
 
 // checkConnected compares what each side knows about the connection.

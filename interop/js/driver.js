@@ -3,9 +3,11 @@
 // commands ({op: ...}) and gets events ({ev: ...}) back as JSON objects; the
 // transport (stdin/stdout lines or a WebSocket) is the host's business.
 //
-// Every peer is a real simple-peer@9.11.1 instance with objectMode: true, so
-// that received text arrives as a string and binary as a Buffer (without
-// objectMode the stream turns strings into Buffers and drops empty messages).
+// Every peer is a real simple-peer instance (simple-peer@9.11.1, or
+// @thaunknown/simple-peer@10.1.2 in Node, same API) with objectMode: true, so
+// that received text arrives as a string and binary as a Buffer (a
+// Uint8Array in the fork; without objectMode the stream turns strings into
+// Buffers and drops empty messages).
 ;(function (root) {
   'use strict'
 

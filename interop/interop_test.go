@@ -99,7 +99,7 @@ const (
 	ndcNoEndOfCandidates = "node-datachannel/polyfill never fires the end-of-candidates icecandidate event (candidate null; its " +
 		"onLocalCandidate only dispatches real candidates, gathering completion only icegatheringstatechange), so simple-peer with " +
 		"trickle off waits its iceCompleteTimeout (5 s) before it signals its offer or answer"
-	ndcNoICETransport = "now and then (1 connect of about 80 in three runs here) libdatachannel rejects a remote description: setRemoteDescription fails with " +
+	ndcNoICETransport = "now and then (1 connect of about 280 in 10 runs of this host here) libdatachannel rejects a remote description: setRemoteDescription fails with " +
 		"\"libdatachannel error while adding remote description: Got a remote candidate without ICE transport\" (its PeerConnection has no " +
 		"ICE transport while it adds the description's candidates) and simple-peer destroys itself with ERR_SET_REMOTE_DESCRIPTION; the Go " +
 		"peer, its ICE already connected, then fails (ERR_CONNECTION_FAILURE). The same error ends a connect between two " +

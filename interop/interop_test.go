@@ -103,7 +103,7 @@ const (
 		"\"libdatachannel error while adding remote description: Got a remote candidate without ICE transport\" (its PeerConnection has no " +
 		"ICE transport while it adds the description's candidates) and simple-peer destroys itself with ERR_SET_REMOTE_DESCRIPTION; the Go " +
 		"peer, its ICE already connected, then fails (ERR_CONNECTION_FAILURE). The same error ends a connect between two " +
-		"@thaunknown/simple-peer peers on webrtc-polyfill (libdatachannel) about 1 time in 4, with no Go peer involved"
+		"@thaunknown/simple-peer peers on webrtc-polyfill (on node-datachannel 0.33.4) in 1 of 4 tries, with no Go peer involved"
 	tuNoClose = "@thaunknown/simple-peer 10.1.2 emits no 'close' when the remote side closes: on its data channel's close " +
 		"(lite.js _onChannelClose) it calls __destroy(), which calls end() and the streamx _destroy hook itself instead of destroy(); " +
 		"_destroy sets _destroying and tears the RTCPeerConnection down, but when streamx later destroys the stream (both sides ended) " +

@@ -59,21 +59,93 @@ const (
 // rest in the connect-time subtest.
 const connectPairs = 7
 
-// TestInterop runs the matrix {Node, Chromium} × {Go initiator, Go
-// non-initiator} × {trickle on, off}, one subtest per cell, against
-// simple-peer@9.11.1 in Node (@roamhq/wrtc) and in headless Chromium.
+// A jsHostSpec is one column of the matrix: a JavaScript runtime with one
+// simple-peer package on one WebRTC implementation.
+type jsHostSpec struct {
+	// name is <runtime>/<package>@<version>, the first part of the cell
+	// and subtest names: node/simple-peer@9.11.1,
+	// chromium/simple-peer@9.11.1, ...
+	name  string
+	start func(*testing.T) *jsHost
+	// noMedia, when set, is why the media checks do not run for this
+	// host (they need a camera, a microphone and a decoder).
+	noMedia string
+	// issues are this host's diagnosed incompatibilities, by check or
+	// check/role (see knownIssue): the check is reported with the
+	// diagnosis instead of run, as running it would break the rest of the
+	// cell.
+	issues map[string]hostIssue
+}
+
+type hostIssue struct {
+	id, diagnosis string
+	match         string // connect-flake: the JS error it shows as
+}
+
+// The packages under test. Keep in sync with package.json.
+const (
+	simplePeer    = "simple-peer@9.11.1"
+	simplePeerTU  = "@thaunknown/simple-peer@10.1.2"
+	roamWrtc      = "@roamhq/wrtc"
+	ndcPolyfill   = "node-datachannel/polyfill"
+	noWrtcMedia   = "@roamhq/wrtc in Node has no camera, microphone or decoder to check media with (the media checks run in Chromium)"
+	ndcNoMedia    = "node-datachannel/polyfill has no media: its RTCPeerConnection's addTrack and addTransceiver throw \"Not implemented\" and getTransceivers returns []"
+	ndcNoAddTrans = "node-datachannel/polyfill's RTCPeerConnection.addTransceiver throws \"Not implemented\" (no media in the polyfill), " +
+		"so simple-peer as the initiator, acting on the Go peer's transceiverRequest, destroys itself with ERR_ADD_TRANSCEIVER"
+	ndcNoRestart = "libdatachannel (0.24 under node-datachannel 0.33.4) does not support ICE restarts " +
+		"(https://github.com/paullouisageneau/libdatachannel/issues/545, open): a remote offer with a new ice-ufrag/ice-pwd is rejected " +
+		"(\"libdatachannel error while adding remote description: Invalid ICE settings from remote SDP\") and simple-peer destroys itself " +
+		"with ERR_SET_REMOTE_DESCRIPTION"
+	ndcNoEndOfCandidates = "node-datachannel/polyfill never fires the end-of-candidates icecandidate event (candidate null; its " +
+		"onLocalCandidate only dispatches real candidates, gathering completion only icegatheringstatechange), so simple-peer with " +
+		"trickle off waits its iceCompleteTimeout (5 s) before it signals its offer or answer"
+	ndcNoICETransport = "now and then (1 connect of about 280 in 10 runs of this host here) libdatachannel rejects a remote description: setRemoteDescription fails with " +
+		"\"libdatachannel error while adding remote description: Got a remote candidate without ICE transport\" (its PeerConnection has no " +
+		"ICE transport while it adds the description's candidates) and simple-peer destroys itself with ERR_SET_REMOTE_DESCRIPTION; the Go " +
+		"peer, its ICE already connected, then fails (ERR_CONNECTION_FAILURE). The same error ends a connect between two " +
+		"@thaunknown/simple-peer peers on webrtc-polyfill (on node-datachannel 0.33.4) in 1 of 4 tries, with no Go peer involved"
+	tuNoClose = "@thaunknown/simple-peer 10.1.2 emits no 'close' when the remote side closes: on its data channel's close " +
+		"(lite.js _onChannelClose) it calls __destroy(), which calls end() and the streamx _destroy hook itself instead of destroy(); " +
+		"_destroy sets _destroying and tears the RTCPeerConnection down, but when streamx later destroys the stream (both sides ended) " +
+		"_destroy returns early on _destroying without calling back, so streamx never emits 'close' ('finish' and 'end' it does). " +
+		"The same between two of its own peers; simple-peer 9.11.1 emits close"
+)
+
+// interopHosts is the matrix's columns.
+var interopHosts = []jsHostSpec{
+	{name: "node/" + simplePeer, start: startNode(nodeRuntime{"simple-peer", roamWrtc, "node.log"}), noMedia: noWrtcMedia},
+	{name: "node/" + simplePeerTU, start: startNode(nodeRuntime{"@thaunknown/simple-peer", roamWrtc, "node-thaunknown.log"}), noMedia: noWrtcMedia,
+		issues: map[string]hostIssue{"close-on-remote-destroy": {"thaunknown-no-close", tuNoClose, ""}}},
+	{name: "node-datachannel/" + simplePeer, start: startNode(nodeRuntime{"simple-peer", ndcPolyfill, "node-datachannel.log"}), noMedia: ndcNoMedia,
+		issues: map[string]hostIssue{
+			"transceiverRequest/go-non-initiator": {"ndc-no-addtransceiver", ndcNoAddTrans, ""},
+			"ice-restart/go-initiator":            {"ndc-no-ice-restart", ndcNoRestart, ""},
+			"no-trickle-connect":                  {"ndc-no-end-of-candidates", ndcNoEndOfCandidates, ""},
+			"connect-flake":                       {"ndc-no-ice-transport", ndcNoICETransport, "Got a remote candidate without ICE transport"},
+		}},
+	{name: "chromium/" + simplePeer, start: startChromium},
+	{name: "firefox/" + simplePeer, start: startFirefox},
+}
+
+// issue returns the host's diagnosis for check in the role, if any.
+func (hs *jsHostSpec) issue(check string, goInit bool) (hostIssue, bool) {
+	if is, ok := hs.issues[check]; ok {
+		return is, true
+	}
+	is, ok := hs.issues[check+"/"+roleName(goInit)]
+	return is, ok
+}
+
+// TestInterop runs the matrix {hosts} × {Go initiator, Go non-initiator} ×
+// {trickle on, off}, one subtest per cell, against simple-peer@9.11.1 in
+// Node on @roamhq/wrtc (libwebrtc) and on node-datachannel (libdatachannel),
+// @thaunknown/simple-peer@10.1.2 in Node on @roamhq/wrtc, and
+// simple-peer@9.11.1 in headless Chromium and headless Firefox.
 func TestInterop(t *testing.T) {
 	rep := &report{}
 	t.Cleanup(func() { rep.print(t) })
-	hosts := []struct {
-		name  string
-		start func(*testing.T) *jsHost
-	}{
-		{"node", startNode},
-		{"chromium", startChromium},
-		{"firefox", startFirefox},
-	}
-	for _, hs := range hosts {
+	for i := range interopHosts {
+		hs := &interopHosts[i]
 		t.Run(hs.name, func(t *testing.T) {
 			host := hs.start(t)
 			for _, goInit := range []bool{true, false} {
@@ -81,7 +153,7 @@ func TestInterop(t *testing.T) {
 					name := fmt.Sprintf("%s/%s", roleName(goInit), trickleName(trickle))
 					c := rep.cell(hs.name + "/" + name)
 					t.Run(name, func(t *testing.T) {
-						runCell(t, host, goInit, trickle, c)
+						runCell(t, hs, host, goInit, trickle, c)
 						c.failed = t.Failed()
 					})
 				}
@@ -105,12 +177,14 @@ func trickleName(on bool) string {
 }
 
 // runCell runs every check of one cell.
-func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
-	pr := newPair(t, host, goInit, trickle)
+func runCell(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, c *cellResult) {
+	cellT := t
+	var pr *pair
 	connected := false
 	ok := t.Run("connect", func(t *testing.T) {
-		pr.t = t
-		d, ok := pr.connect(connectTimeout)
+		var flakes []string
+		p, d, ok := connectCell(t, cellT, hs, host, goInit, trickle, &flakes)
+		pr = p
 		if !ok {
 			t.FailNow()
 		}
@@ -118,14 +192,17 @@ func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
 		c.addConnect(d, pr)
 		checkConnected(t, pr)
 		pr.checkClean()
+		reportFlakes(t, hs, goInit, flakes)
 	})
 	if !ok {
 		return
 	}
 	if !connected {
-		// -run left connect out (say -run 'TestInterop/.*/.*/.*/ice-restart'):
+		// -run left connect out (say -run 'TestInterop/.*/simple-peer@.*/.*/.*/ice-restart'):
 		// the other subtests still need the connection.
-		if _, ok := pr.connect(connectTimeout); !ok {
+		var flakes []string
+		p, _, ok := connectCell(t, t, hs, host, goInit, trickle, &flakes)
+		if pr = p; !ok {
 			return
 		}
 	}
@@ -146,52 +223,130 @@ func runCell(t *testing.T, host *jsHost, goInit, trickle bool, c *cellResult) {
 	})
 	t.Run("renegotiate", func(t *testing.T) {
 		pr.t = t
-		testRenegotiate(t, pr)
+		testRenegotiate(t, hs, pr)
 		pr.checkClean()
 	})
 	t.Run("ice-restart", func(t *testing.T) {
+		if is, ok := hs.issue("ice-restart", goInit); ok {
+			knownIssue(t, is.id, "%s", is.diagnosis)
+			return
+		}
 		pr.t = t
 		testICERestart(t, pr, c)
 		pr.checkClean()
 	})
-	if host.name == "chromium" || host.name == "firefox" { // the browsers have media
-		t.Run("media", func(t *testing.T) {
-			pr.t = t
-			testMedia(t, pr, c)
-			pr.checkClean()
-		})
-	}
+	t.Run("media", func(t *testing.T) {
+		if hs.noMedia != "" {
+			t.Skip("no media checks for " + hs.name + ": " + hs.noMedia)
+		}
+		pr.t = t
+		testMedia(t, pr, c)
+		pr.checkClean()
+	})
 	t.Run("destroy-by-go", func(t *testing.T) {
 		pr.t = t
-		c.addClose(destroyByGo(t, pr))
+		d, issue := destroyByGo(t, hs, pr)
+		c.addClose(d)
+		if issue != "" {
+			knownIssue(t, hs.issues["close-on-remote-destroy"].id, "%s", issue)
+		}
 	})
 	t.Run("destroy-by-js", func(t *testing.T) {
-		pr := newPair(t, host, goInit, trickle)
-		d, ok := pr.connect(connectTimeout)
+		var flakes []string
+		pr, d, ok := connectCell(t, t, hs, host, goInit, trickle, &flakes)
 		if !ok {
 			t.FailNow()
 		}
 		c.addConnect(d, pr)
 		pr.checkClean()
 		c.addClose(destroyByJS(t, pr))
+		reportFlakes(t, hs, goInit, flakes)
 	})
 	t.Run("connect-time", func(t *testing.T) {
+		var issues, flakes []string
 		for i := 2; i < connectPairs; i++ {
-			pr := newPair(t, host, goInit, trickle)
-			d, ok := pr.connect(connectTimeout)
+			pr, d, ok := connectCell(t, t, hs, host, goInit, trickle, &flakes)
 			if !ok {
 				t.FailNow()
 			}
 			c.addConnect(d, pr)
 			pr.checkClean()
 			if i%2 == 0 {
-				c.addClose(destroyByGo(t, pr))
+				d, issue := destroyByGo(t, hs, pr)
+				c.addClose(d)
+				if issue != "" {
+					issues = append(issues, issue)
+				}
 			} else {
 				c.addClose(destroyByJS(t, pr))
 			}
 		}
 		t.Logf("connect times: %v (median %v)", c.connects, median(c.connects))
+		reportFlakes(t, hs, goInit, flakes)
+		if len(issues) > 0 {
+			knownIssue(t, hs.issues["close-on-remote-destroy"].id, "%d of the Go Destroys: %s", len(issues), issues[0])
+		}
+		if is, ok := hs.issue("no-trickle-connect", goInit); ok && !trickle {
+			if m := median(c.connects); m > 4*time.Second {
+				knownIssue(t, is.id, "%s (here: median connect %v)", is.diagnosis, m.Round(time.Millisecond))
+			}
+		}
 	})
+}
+
+// connectCell creates a pair (owned by owner: closed when owner ends) and
+// waits for it to connect (pair.connect, reporting to t). A
+// host's "connect-flake" issue is an intermittent connect failure with a
+// known JS error: when the JS peer reports that error before both sides
+// connect, the attempt is recorded in flakes (for the caller's knownIssue)
+// and made once more with a new pair.
+func connectCell(t, owner *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickle bool, flakes *[]string) (*pair, time.Duration, bool) {
+	t.Helper()
+	pr := newPair(owner, host, goInit, trickle)
+	pr.t = t
+	if is, ok := hs.issue("connect-flake", goInit); ok && len(*flakes) < connectPairs {
+		if msg, flaked := waitConnectOrJSError(pr, is.match, connectTimeout); flaked {
+			*flakes = append(*flakes, msg)
+			return connectCell(t, owner, hs, host, goInit, trickle, flakes)
+		}
+	}
+	d, ok := pr.connect(connectTimeout)
+	return pr, d, ok
+}
+
+// waitConnectOrJSError waits, at most timeout, until both sides of pr have
+// connected (false) or the JS peer has reported an error containing match
+// before that (true, with the errors).
+func waitConnectOrJSError(pr *pair, match string, timeout time.Duration) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-pr.g.connected:
+			select {
+			case <-pr.js.connected:
+				return "", false
+			default:
+			}
+		default:
+		}
+		for _, e := range pr.js.errs() {
+			if strings.Contains(e, match) {
+				return fmt.Sprintf("JS errors %v, Go errors %v", pr.js.errs(), pr.g.errs()), true
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return "", false
+}
+
+// reportFlakes reports the connect-flake issue if a connect needed a second try.
+func reportFlakes(t *testing.T, hs *jsHostSpec, goInit bool, flakes []string) {
+	t.Helper()
+	if len(flakes) == 0 {
+		return
+	}
+	is, _ := hs.issue("connect-flake", goInit)
+	knownIssue(t, is.id, "%s (here: %d connect(s) failed so and were made again; the first: %s)", is.diagnosis, len(flakes), flakes[0])
 }
 
 // checkConnected compares what each side knows about the connection.
@@ -459,7 +614,7 @@ func waitNegotiated(t *testing.T, pr *pair, what string, goBase, jsBase int) boo
 // negotiated. With Go as the initiator the requests come from simple-peer
 // (peer.negotiate(), peer.addTransceiver); with Go as the non-initiator they
 // come from Go (Negotiate, AddTransceiver) and simple-peer must act on them.
-func testRenegotiate(t *testing.T, pr *pair) {
+func testRenegotiate(t *testing.T, hs *jsHostSpec, pr *pair) {
 	audioBefore := countTransceivers(pr.g.p.PeerConnection(), webrtc.RTPCodecTypeAudio)
 	t.Run("renegotiate", func(t *testing.T) {
 		goBase, jsBase := pr.g.negotiated.get(), pr.js.negotiated.get()
@@ -473,6 +628,10 @@ func testRenegotiate(t *testing.T, pr *pair) {
 		waitNegotiated(t, pr, "renegotiate", goBase, jsBase)
 	})
 	t.Run("transceiverRequest", func(t *testing.T) {
+		if is, ok := hs.issue("transceiverRequest", pr.goInit); ok {
+			knownIssue(t, is.id, "%s", is.diagnosis)
+			return
+		}
 		goBase, jsBase := pr.g.negotiated.get(), pr.js.negotiated.get()
 		if pr.goInit {
 			init := map[string]any{"direction": "recvonly"}
@@ -544,14 +703,27 @@ func countTransceivers(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType) int 
 }
 
 // destroyByGo closes the Go peer and checks that the JS peer emits close
-// within a second, without an error. It returns how long that took.
-func destroyByGo(t *testing.T, pr *pair) time.Duration {
+// within a second, without an error. It returns how long that took. For a
+// host with the close-on-remote-destroy issue, whose peer tears itself
+// down (its RTCPeerConnection closed and dropped) without emitting close,
+// it returns how long that teardown took and the diagnosis, for the
+// caller's knownIssue.
+func destroyByGo(t *testing.T, hs *jsHostSpec, pr *pair) (time.Duration, string) {
 	t.Helper()
 	start := time.Now()
 	pr.g.p.Destroy(nil)
+	if is, ok := hs.issue("close-on-remote-destroy", pr.goInit); ok {
+		if d, torn := waitTeardown(t, pr, start); torn {
+			if !waitChan(pr.g.closed, closeTimeout) {
+				t.Errorf("Go Destroy: Go peer emitted no close")
+			}
+			pr.checkClean()
+			return d, fmt.Sprintf("%s (here: the JS peer closed its RTCPeerConnection %v after the Go Destroy, and emitted no close %v later)", is.diagnosis, d.Round(time.Millisecond), closeWithin)
+		}
+	}
 	if !waitChan(pr.js.closed, closeTimeout) {
 		t.Errorf("Go Destroy: JS peer did not close within %v", closeTimeout)
-		return closeTimeout
+		return closeTimeout, ""
 	}
 	d := pr.js.closedAt.Sub(start)
 	if d > closeWithin {
@@ -561,7 +733,46 @@ func destroyByGo(t *testing.T, pr *pair) time.Duration {
 		t.Errorf("Go Destroy: Go peer emitted no close")
 	}
 	pr.checkClean()
-	return d
+	return d, ""
+}
+
+// waitTeardown polls the JS peer after a Go Destroy until it emits close
+// (false: the caller checks as usual) or has closed its RTCPeerConnection
+// and still emits no close closeWithin later (true, with when the teardown
+// was first seen; the JS peer is dropped from the host).
+func waitTeardown(t *testing.T, pr *pair, start time.Time) (time.Duration, bool) {
+	t.Helper()
+	var tornAt time.Duration
+	for time.Since(start) < closeTimeout && (tornAt == 0 || time.Since(start) < tornAt+closeWithin) {
+		select {
+		case <-pr.js.closed:
+			return 0, false
+		case <-time.After(10 * time.Millisecond):
+		}
+		if tornAt != 0 {
+			continue
+		}
+		raw, err := pr.js.cmd("teardown", nil)
+		if err != nil {
+			return 0, false // closed meanwhile (and gone from the host), or the host is gone
+		}
+		var st struct {
+			PCClosed bool `json:"pcClosed"`
+		}
+		if json.Unmarshal(raw, &st) == nil && st.PCClosed {
+			tornAt = time.Since(start)
+			if tornAt > closeWithin {
+				t.Errorf("Go Destroy: JS peer tore down after %v, want within %v", tornAt, closeWithin)
+			}
+		}
+	}
+	if tornAt == 0 {
+		return 0, false
+	}
+	if _, err := pr.js.cmd("teardown", map[string]any{"forget": true}); err != nil {
+		t.Logf("JS teardown/forget: %v", err)
+	}
+	return tornAt, true
 }
 
 // destroyByJS destroys the JS peer and checks that the Go peer emits close

@@ -6,36 +6,47 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// startNode runs js/node-peer.js (simple-peer@9.11.1 on @roamhq/wrtc) and
-// talks to it over its stdin and stdout, one JSON object a line. Its stderr
-// goes to out/node.log. The process ends when the test does.
-func startNode(t *testing.T) *jsHost {
-	t.Helper()
-	var stdin io.Writer
-	h := newJSHost("node", func(b []byte) error {
-		_, err := stdin.Write(append(b, '\n'))
-		return err
-	})
-	var env []string
-	if os.Getenv("INTEROP_DEBUG") != "" {
-		env = append(env, "DEBUG=simple-peer")
-	}
-	stdin = runNode(t, filepath.Join("js", "node-peer.js"), "node.log", env, h.dispatch, h.hostGone)
+// A nodeRuntime is one simple-peer on one WebRTC implementation in Node,
+// run by js/node-peer.js (INTEROP_PEER, INTEROP_WRTC).
+type nodeRuntime struct {
+	peer string // npm package: simple-peer or @thaunknown/simple-peer
+	wrtc string // @roamhq/wrtc, node-datachannel/polyfill or webrtc-polyfill
+	log  string // its stderr, in out/
+}
 
-	select {
-	case ev := <-h.ready:
-		t.Logf("node host ready: %s", ev.Versions)
-	case <-h.gone:
-		t.Fatalf("node exited before it was ready: %v (see %s)", h.goneErr, filepath.Join(outDir, "node.log"))
-	case <-time.After(20 * time.Second):
-		t.Fatalf("node not ready within 20 s (see %s)", filepath.Join(outDir, "node.log"))
+// startNode returns a host start function: it runs js/node-peer.js with rt
+// and talks to it over its stdin and stdout, one JSON object a line. Its
+// stderr goes to out/<rt.log>. The process ends when the test does.
+func startNode(rt nodeRuntime) func(*testing.T) *jsHost {
+	return func(t *testing.T) *jsHost {
+		t.Helper()
+		var stdin io.Writer
+		h := newJSHost(strings.TrimSuffix(rt.log, ".log"), func(b []byte) error {
+			_, err := stdin.Write(append(b, '\n'))
+			return err
+		})
+		env := []string{"INTEROP_PEER=" + rt.peer, "INTEROP_WRTC=" + rt.wrtc}
+		if os.Getenv("INTEROP_DEBUG") != "" {
+			env = append(env, "DEBUG=simple-peer")
+		}
+		stdin = runNode(t, filepath.Join("js", "node-peer.js"), rt.log, env, h.dispatch, h.hostGone)
+
+		select {
+		case ev := <-h.ready:
+			t.Logf("node host ready: %s", ev.Versions)
+		case <-h.gone:
+			t.Fatalf("node exited before it was ready: %v (see %s)", h.goneErr, filepath.Join(outDir, rt.log))
+		case <-time.After(20 * time.Second):
+			t.Fatalf("node not ready within 20 s (see %s)", filepath.Join(outDir, rt.log))
+		}
+		return h
 	}
-	return h
 }
 
 // runNode runs script with Node, extra environment variables env added, in

@@ -64,8 +64,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 func (r *report) print(t *testing.T) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	w := len("cell")
+	for _, c := range r.cells {
+		w = max(w, len(c.name))
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-38s %-6s %7s %16s %16s %16s %14s\n", "cell", "result", "n", "median connect", "Go connect", "JS connect", "max close")
+	fmt.Fprintf(&b, "%-*s %-6s %7s %16s %16s %16s %14s\n", w, "cell", "result", "n", "median connect", "Go connect", "JS connect", "max close")
 	for _, c := range r.cells {
 		res := "PASS"
 		if c.failed {
@@ -75,7 +79,7 @@ func (r *report) print(t *testing.T) {
 		if len(c.closes) > 0 {
 			maxClose = slices.Max(c.closes)
 		}
-		fmt.Fprintf(&b, "%-38s %-6s %7d %16s %16s %16s %14s\n", c.name, res, len(c.connects),
+		fmt.Fprintf(&b, "%-*s %-6s %7d %16s %16s %16s %14s\n", w, c.name, res, len(c.connects),
 			ms(median(c.connects)), ms(median(c.goConnects)), ms(median(c.jsConnects)), ms(maxClose))
 	}
 	for _, c := range r.cells {

@@ -20,7 +20,7 @@ cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "run.sh: node is required (Node.js 18+)" >&2; exit 1; }
 command -v go >/dev/null || { echo "run.sh: go is required" >&2; exit 1; }
 
-echo "== npm ci (simple-peer@9.11.1, @roamhq/wrtc@0.10.0, y-webrtc@10.3.0, yjs@13.6.33, ws@8.23.1)"
+echo "== npm ci (simple-peer@9.11.1, @thaunknown/simple-peer@10.1.2, @roamhq/wrtc@0.10.0, node-datachannel@0.33.4, y-webrtc@10.3.0, yjs@13.6.33, ws@8.23.1)"
 npm ci --no-audit --no-fund
 
 missing=()

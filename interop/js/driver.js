@@ -3,9 +3,11 @@
 // commands ({op: ...}) and gets events ({ev: ...}) back as JSON objects; the
 // transport (stdin/stdout lines or a WebSocket) is the host's business.
 //
-// Every peer is a real simple-peer@9.11.1 instance with objectMode: true, so
-// that received text arrives as a string and binary as a Buffer (without
-// objectMode the stream turns strings into Buffers and drops empty messages).
+// Every peer is a real simple-peer instance (simple-peer@9.11.1, or
+// @thaunknown/simple-peer@10.1.2 in Node, same API) with objectMode: true, so
+// that received text arrives as a string and binary as a Buffer (a
+// Uint8Array in the fork; without objectMode the stream turns strings into
+// Buffers and drops empty messages).
 ;(function (root) {
   'use strict'
 
@@ -155,6 +157,16 @@
           iceConnectionState: pc.iceConnectionState,
           signalingState: pc.signalingState
         }
+      },
+      // How far the peer got in tearing itself down, and forget: drop it
+      // (for a package that tears down without emitting close, so that
+      // cleanup does not wait for one).
+      teardown (msg) {
+        const st = peerOf(msg)
+        const p = st.peer
+        const r = { destroyed: !!p.destroyed, destroying: !!p._destroying, pcClosed: p._pc === null, channelClosed: p._channel === null }
+        if (msg.forget && r.pcClosed) peers.delete(msg.id)
+        return r
       },
       async stats (msg) {
         const st = peerOf(msg)

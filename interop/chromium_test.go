@@ -43,22 +43,24 @@ func chromiumFlags(profile string) []string {
 	return flags
 }
 
-// startChromium serves js/page.html and simple-peer's browser bundle on
+// startChromium serves js/page.html and pkg's browser bundle on
 // 127.0.0.1, starts headless Chromium on it, and returns the page as a host
 // once its WebSocket is connected. Chromium's output goes to
-// out/chromium.log.
-func startChromium(t *testing.T) *jsHost {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s is missing: run interop/run.sh (apt-get install chromium): %v", chromiumPath, err)
+// out/<pkg.log>.log.
+func startChromium(pkg browserPackage) func(*testing.T) *jsHost {
+	return func(t *testing.T) *jsHost {
+		t.Helper()
+		if _, err := os.Stat(chromiumPath); err != nil {
+			t.Fatalf("%s is missing: run interop/run.sh (apt-get install chromium): %v", chromiumPath, err)
+		}
+		h, url := servePage(t, pkg)
+		profile, err := os.MkdirTemp(outDir, "chromium-profile-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(profile) }) // after Chromium is stopped
+		return launchPage(t, h, pkg.log, chromiumPath, append(chromiumFlags(profile), url))
 	}
-	h, url := servePage(t, "chromium")
-	profile, err := os.MkdirTemp(outDir, "chromium-profile-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // after Chromium is stopped
-	return launchPage(t, h, "chromium", chromiumPath, append(chromiumFlags(profile), url))
 }
 
 // browserProcess is a running browser: exited is closed when it ends,

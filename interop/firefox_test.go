@@ -50,7 +50,7 @@ func startFirefox(t *testing.T) *jsHost {
 	if _, err := os.Stat(firefoxPath); err != nil {
 		t.Fatalf("%s is missing: run interop/run.sh (apt-get install firefox-esr): %v", firefoxPath, err)
 	}
-	h, url := servePage(t, "firefox")
+	h, url := servePage(t, browserPackage{log: "firefox", bundle: simplePeerBundle})
 	profile, err := os.MkdirTemp(outDir, "firefox-profile-")
 	if err != nil {
 		t.Fatal(err)

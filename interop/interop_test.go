@@ -123,7 +123,9 @@ var interopHosts = []jsHostSpec{
 			"no-trickle-connect":                  {"ndc-no-end-of-candidates", ndcNoEndOfCandidates, ""},
 			"connect-flake":                       {"ndc-no-ice-transport", ndcNoICETransport, "Got a remote candidate without ICE transport"},
 		}},
-	{name: "chromium/" + simplePeer, start: startChromium},
+	{name: "chromium/" + simplePeer, start: startChromium(browserPackage{log: "chromium", bundle: simplePeerBundle})},
+	{name: "chromium/" + simplePeerTU, start: startChromium(browserPackage{log: "chromium-thaunknown", bundle: thaunknownBundle}),
+		issues: map[string]hostIssue{"close-on-remote-destroy": {"thaunknown-no-close", tuNoClose, ""}}},
 	{name: "firefox/" + simplePeer, start: startFirefox},
 }
 

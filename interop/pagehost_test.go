@@ -3,10 +3,13 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,16 +17,56 @@ import (
 	"github.com/coder/websocket"
 )
 
-// servePage serves js/page.html, driver.js and simple-peer's browser bundle
-// on 127.0.0.1 and returns the host the page becomes once it connects its
-// WebSocket back, and the page's URL. Everything is stopped at the test's
-// end, after the browser (launched later) is.
-func servePage(t *testing.T, name string) (*jsHost, string) {
+// A browserPackage is the simple-peer a page runs: its browser bundle,
+// which defines the global SimplePeer.
+type browserPackage struct {
+	log    string                    // the host's name and log file (name.log)
+	bundle func(t *testing.T) string // returns the bundle's path
+}
+
+// simplePeerBundle is simple-peer 9.11.1's own browser bundle.
+func simplePeerBundle(t *testing.T) string {
 	t.Helper()
 	bundle := filepath.Join("node_modules", "simple-peer", "simplepeer.min.js")
 	if _, err := os.Stat(bundle); err != nil {
 		t.Fatalf("simple-peer's browser bundle is missing: run interop/run.sh (or npm ci in interop/): %v", err)
 	}
+	return bundle
+}
+
+// forkBundle bundles @thaunknown/simple-peer for the browser with esbuild
+// (js/thaunknown-entry.js; the npm package events stands in for Node's),
+// into out/, once per run: the fork ships no browser bundle.
+var forkBundle = sync.OnceValues(func() (string, error) {
+	out := filepath.Join(outDir, "thaunknown-simple-peer.js")
+	cmd := exec.Command(filepath.Join("node_modules", ".bin", "esbuild"), filepath.Join("js", "thaunknown-entry.js"),
+		"--bundle", "--format=iife", "--platform=browser", "--log-level=warning", "--outfile="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("esbuild: %v: %s", err, b)
+	}
+	return out, nil
+})
+
+func thaunknownBundle(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join("node_modules", "@thaunknown", "simple-peer", "package.json")); err != nil {
+		t.Fatalf("@thaunknown/simple-peer is missing: run interop/run.sh (or npm ci in interop/): %v", err)
+	}
+	bundle, err := forkBundle()
+	if err != nil {
+		t.Fatalf("bundling @thaunknown/simple-peer for the browser: %v", err)
+	}
+	return bundle
+}
+
+// servePage serves js/page.html, driver.js and pkg's browser bundle on
+// 127.0.0.1 and returns the host the page becomes once it connects its
+// WebSocket back, and the page's URL. Everything is stopped at the test's
+// end, after the browser (launched later) is.
+func servePage(t *testing.T, pkg browserPackage) (*jsHost, string) {
+	t.Helper()
+	name := pkg.log
+	bundle := pkg.bundle(t)
 	var conn atomic.Pointer[websocket.Conn]
 	h := newJSHost(name, func(b []byte) error {
 		c := conn.Load()

@@ -3,10 +3,12 @@ package simplepeer_test
 import (
 	"bytes"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/transport/v2/vnet"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -191,5 +193,27 @@ func TestSummary(t *testing.T) {
 	p1.Destroy(nil)
 	if s := p1.Summary(); s.Pair != nil || s.MessagesSent != 6 {
 		t.Errorf("after destroy: %+v, want the counters only", s)
+	}
+}
+
+// On a path that loses packets SCTP retransmits, and Summary counts it
+// (from Pion's own log calls: this fails if pion/sctp changes their
+// formats).
+func TestSummaryCountsRetransmissions(t *testing.T) {
+	lan := newCuttableLAN(t, 10*time.Millisecond)
+	var lossy atomic.Bool
+	var n atomic.Int64
+	lan.router.AddChunkFilter(func(vnet.Chunk) bool { return !lossy.Load() || n.Add(1)%25 != 0 })
+	p1, p2 := newPeerPair(t, lan.peerOn(t, true, "10.0.0.2"), lan.peerOn(t, false, "10.0.0.9"))
+	connected(t, p1, p2)
+	lossy.Store(true)
+	if err := recv(t, transfer(t, p1, p2, randomBytes(t, 1<<20)), "the transfer"); err != nil {
+		t.Fatal(err)
+	}
+	lossy.Store(false)
+	s := p1.Summary()
+	t.Logf("sender: %d retransmissions, %d timeouts, %d messages sent", s.Retransmissions, s.Timeouts, s.MessagesSent)
+	if s.Retransmissions == 0 {
+		t.Errorf("1 MiB across a path dropping 1 packet in 25: Summary counts no retransmission")
 	}
 }

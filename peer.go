@@ -113,6 +113,8 @@ func New(o *Options) (*Peer, error) {
 		writeLock:   make(chan struct{}, 1),
 		sendLimit:   maxMessageSize,
 	}
+	// Outermost, so that it sees Pion's own format strings.
+	opts.settings.LoggerFactory = countingFactory{LoggerFactory: opts.settings.LoggerFactory, c: &p.stats}
 	p.actor.firstNegotiation = true
 	p.actor.signaling = webrtc.SignalingStateStable
 	p.actor.ice = webrtc.ICEConnectionStateNew

@@ -88,14 +88,14 @@ func runAllocs(runs, window int, timeout time.Duration, only string) {
 		}
 	}
 	base := res[0]
-	ba, bb, bn := summarize(base.allocs).med, summarize(base.bytes).med, summarize(base.ns).med
+	ba, bb, bn := summarize(base.allocs).Med, summarize(base.bytes).Med, summarize(base.ns).Med
 	tw := newTable(os.Stdout)
 	fmt.Fprintln(tw, "sender -> receiver\tok\tallocs/msg\t[min, max]\t+ vs pion\tB/msg\t+ vs pion\tns/msg\tvs pion\t")
 	for i, w := range rows {
 		a, b, n := summarize(res[i].allocs), summarize(res[i].bytes), summarize(res[i].ns)
 		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t[%.2f, %.2f]\t%+.2f\t%.0f\t%+.0f\t%.0f\t%s\t\n", w.name,
-			len(res[i].allocs), len(res[i].allocs)+len(res[i].fails), a.med, a.min, a.max, a.med-ba,
-			b.med, b.med-bb, n.med, ratio(n.med, bn))
+			len(res[i].allocs), len(res[i].allocs)+len(res[i].fails), a.Med, a.Min, a.Max, a.Med-ba,
+			b.Med, b.Med-bb, n.Med, ratio(n.Med, bn))
 	}
 	_ = tw.Flush()
 	for i, w := range rows {
@@ -109,7 +109,7 @@ func runAllocs(runs, window int, timeout time.Duration, only string) {
 		if i < 0 || len(res[i].allocs) == 0 {
 			return 0, false
 		}
-		return summarize(res[i].allocs).med - ba, true
+		return summarize(res[i].allocs).Med - ba, true
 	}
 	sp, ok1 := extra("sp -> sp")
 	send, ok2 := extra("sp -> pion")

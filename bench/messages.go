@@ -119,7 +119,7 @@ func pairedRatio(x, base map[[2]int]float64) float64 {
 	if len(rs) == 0 {
 		return 0
 	}
-	return summarize(rs).med
+	return summarize(rs).Med
 }
 
 // msgEnds is a connected pair's endpoints.
@@ -243,7 +243,7 @@ func runMessages(c msgConfig) {
 				w.ok++
 				w.rates = append(w.rates, runRates[w]...)
 				fmt.Fprintf(os.Stderr, "messages run %d/%d %s: %.0f msg/s (median of %d blocks)\n",
-					r+1, c.runs, w.name, summarize(runRates[w]).med, len(runRates[w]))
+					r+1, c.runs, w.name, summarize(runRates[w]).Med, len(runRates[w]))
 			}
 		}
 		for _, w := range rows {
@@ -265,7 +265,7 @@ func runMessages(c msgConfig) {
 	if !c.nodeOnly {
 		base = rows[1]
 	}
-	br, b50, b99 := summarize(base.rates).med, percentile(base.rtts, 0.5), percentile(base.rtts, 0.99)
+	br, b50, b99 := summarize(base.rates).Med, percentile(base.rtts, 0.5), percentile(base.rtts, 0.99)
 	tw := newTable(os.Stdout)
 	fmt.Fprintln(tw, "variant\truns ok\tmsg/s med\t[min, max]\tvs pion\tpaired\tRTT p50 ms\tvs pion\tRTT p99 ms\tvs pion\tround trips\t")
 	for _, w := range rows {
@@ -276,7 +276,7 @@ func runMessages(c msgConfig) {
 			paired = fmt.Sprintf("%.2fx", pr)
 		}
 		fmt.Fprintf(tw, "%s\t%d/%d\t%.0f\t[%.0f, %.0f]\t%s\t%s\t%.3f\t%s\t%.3f\t%s\t%d\t\n", w.name,
-			w.ok, c.runs, st.med, st.min, st.max, ratio(st.med, br), paired,
+			w.ok, c.runs, st.Med, st.Min, st.Max, ratio(st.Med, br), paired,
 			p50, ratio(p50, b50), p99, ratio(p99, b99), len(w.rtts))
 	}
 	_ = tw.Flush()
@@ -290,7 +290,7 @@ func runMessages(c msgConfig) {
 	}
 	fmt.Println("  paired: median over (run, block) of the row's rate / pion-tuned's in the same block (the blocks alternate), robust to load drift")
 	sp := rows[0]
-	spr, sp50 := summarize(sp.rates).med, percentile(sp.rtts, 0.5)
+	spr, sp50 := summarize(sp.rates).Med, percentile(sp.rtts, 0.5)
 	pr := pairedRatio(sp.byBlock, base.byBlock)
 	verdict(os.Stdout, pr >= 1, "64 B rate: sp-tuned >= pion-tuned: paired %.2fx (medians %.0f vs %.0f msg/s, %s)", pr, spr, br, ratio(spr, br))
 	verdict(os.Stdout, sp50 <= 1.1*b50, "64 B RTT p50: sp-tuned %.3f ms within 10%% of pion-tuned's %.3f (%s)", sp50, b50, ratio(sp50, b50))

@@ -34,7 +34,7 @@ func connectMixed() (*mixedPair, error) {
 		return nil, err
 	}
 	p, r := &mixedPair{a: a, b: b}, newReady()
-	toB := &candidates{pc: b}
+	toB := &candidates{PC: b}
 	a.OnError(r.fail)
 	a.OnConnect(r.done)
 	b.OnDataChannel(func(dc *webrtc.DataChannel) {
@@ -54,7 +54,7 @@ func connectMixed() (*mixedPair, error) {
 			go func() { r.fail(p.answer(s.SDP, toB)) }() // not on a's dispatcher
 		case simplepeer.SignalCandidate:
 			if s.Candidate != nil {
-				r.fail(toB.add(*s.Candidate))
+				r.fail(toB.Add(*s.Candidate))
 			}
 		}
 	})
@@ -70,7 +70,7 @@ func (p *mixedPair) answer(sdp string, toB *candidates) error {
 	if err := p.b.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}
-	if err := toB.flush(); err != nil {
+	if err := toB.Flush(); err != nil {
 		return err
 	}
 	answer, err := p.b.CreateAnswer(nil)

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gosimplepeer/simplepeer/bench/internal/trickle"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v3"
 )
@@ -20,39 +20,9 @@ type pionPair struct {
 	ab, ba  *courier
 }
 
-// candidates trickles ICE candidates to pc, holding them until pc has a
-// remote description (Pion rejects them before).
-type candidates struct {
-	mu    sync.Mutex
-	pc    *webrtc.PeerConnection
-	ready bool
-	held  []webrtc.ICECandidateInit
-}
-
-func (c *candidates) add(ci webrtc.ICECandidateInit) error {
-	c.mu.Lock()
-	if !c.ready {
-		c.held = append(c.held, ci)
-		c.mu.Unlock()
-		return nil
-	}
-	c.mu.Unlock()
-	return c.pc.AddICECandidate(ci)
-}
-
-func (c *candidates) flush() error {
-	c.mu.Lock()
-	c.ready = true
-	held := c.held
-	c.held = nil
-	c.mu.Unlock()
-	for _, ci := range held {
-		if err := c.pc.AddICECandidate(ci); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// candidates trickles ICE candidates to a connection, holding them until
+// it has a remote description.
+type candidates = trickle.Candidates
 
 // newPionPC creates a connection the way webrtc.NewPeerConnection does
 // (default codecs and interceptors), with the variant's settings.
@@ -94,16 +64,16 @@ func pionConnect(a, b *webrtc.PeerConnection) (*pionPair, error) {
 // description holding every candidate; otherwise candidates trickle.
 func pionConnectWith(a, b *webrtc.PeerConnection, o connOpts) (*pionPair, error) {
 	p, r := &pionPair{a: a, b: b, ab: newCourier(o.delay), ba: newCourier(o.delay)}, newReady()
-	toA, toB := &candidates{pc: a}, &candidates{pc: b}
+	toA, toB := &candidates{PC: a}, &candidates{PC: b}
 	if !o.noTrickle {
 		a.OnICECandidate(func(c *webrtc.ICECandidate) {
 			if c != nil {
-				p.ab.send(func() { r.fail(toB.add(c.ToJSON())) })
+				p.ab.send(func() { r.fail(toB.Add(c.ToJSON())) })
 			}
 		})
 		b.OnICECandidate(func(c *webrtc.ICECandidate) {
 			if c != nil {
-				p.ba.send(func() { r.fail(toA.add(c.ToJSON())) })
+				p.ba.send(func() { r.fail(toA.Add(c.ToJSON())) })
 			}
 		})
 	}
@@ -167,7 +137,7 @@ func (p *pionPair) answer(offer webrtc.SessionDescription, toA, toB *candidates,
 	if err := p.b.SetRemoteDescription(offer); err != nil {
 		return err
 	}
-	if err := toB.flush(); err != nil {
+	if err := toB.Flush(); err != nil {
 		return err
 	}
 	answer, err := p.b.CreateAnswer(nil)
@@ -180,7 +150,7 @@ func (p *pionPair) answer(offer webrtc.SessionDescription, toA, toB *candidates,
 	p.ba.send(func() {
 		err := p.a.SetRemoteDescription(answer)
 		if err == nil {
-			err = toA.flush()
+			err = toA.Flush()
 		}
 		fail(err)
 	})

@@ -12,23 +12,15 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	benchstat "github.com/gosimplepeer/simplepeer/bench/internal/stat"
 )
 
 // stat is the median, minimum and maximum of some values.
-type stat struct{ med, min, max float64 }
+type stat = benchstat.Stat
 
-func summarize(xs []float64) stat {
-	if len(xs) == 0 {
-		return stat{}
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return stat{med, s[0], s[len(s)-1]}
-}
+// summarize returns the stat of xs.
+func summarize(xs []float64) stat { return benchstat.Summarize(xs) }
 
 // percentile returns the q-quantile (0..1) of xs by the nearest rank.
 func percentile(xs []float64, q float64) float64 {
@@ -119,12 +111,12 @@ func printTable(w io.Writer, samples []sample) {
 		}
 		cpu := "-"
 		if len(r.cpu) > 0 {
-			cpu = fmt.Sprintf("%.1f", cp.med)
+			cpu = fmt.Sprintf("%.1f", cp.Med)
 		}
 		fmt.Fprintf(tw, "%s\t%d/%d\t%.0f\t[%.0f, %.0f]\t%s\t%.1f\t[%.1f, %.1f]\t%s\t%s\t%s\t%.0f\t[%.0f, %.0f]\t%s\t%s\t\n",
-			r.key, len(r.mib), len(r.mib)+len(r.fails), su.med, su.min, su.max, ratio(su.med, bs.med),
-			th.med, th.min, th.max, ratio(th.med, bt.med), cpu, ratio(cp.med, bc.med),
-			dr.med, dr.min, dr.max, medRange(r.pdrp, "%.0f"), medRange(r.stall, "%.0f"))
+			r.key, len(r.mib), len(r.mib)+len(r.fails), su.Med, su.Min, su.Max, ratio(su.Med, bs.Med),
+			th.Med, th.Min, th.Max, ratio(th.Med, bt.Med), cpu, ratio(cp.Med, bc.Med),
+			dr.Med, dr.Min, dr.Max, medRange(r.pdrp, "%.0f"), medRange(r.stall, "%.0f"))
 	}
 	_ = tw.Flush()
 	for _, r := range rows {
@@ -141,7 +133,7 @@ func medRange(xs []float64, f string) string {
 		return "-\t-"
 	}
 	st := summarize(xs)
-	return fmt.Sprintf(f+"\t["+f+", "+f+"]", st.med, st.min, st.max)
+	return fmt.Sprintf(f+"\t["+f+", "+f+"]", st.Med, st.Min, st.Max)
 }
 
 // appendSamples appends samples to a CSV file, for -report.

@@ -50,7 +50,7 @@ func printWANTable(w io.Writer, samples []wanSample, conds, rows []string) {
 	for _, cond := range conds {
 		var base float64
 		if b := cells[[2]string{cond, wanBaseline}]; b != nil {
-			base = summarize(b.mib).med
+			base = summarize(b.mib).Med
 		}
 		for _, row := range rows {
 			c := cells[[2]string{cond, row}]
@@ -60,9 +60,9 @@ func printWANTable(w io.Writer, samples []wanSample, conds, rows []string) {
 			th := summarize(c.mib)
 			rate, span, ratio := "-", "-", "-"
 			if len(c.mib) > 0 {
-				rate, span = fmt.Sprintf("%.2f", th.med), fmt.Sprintf("[%.2f, %.2f]", th.min, th.max)
+				rate, span = fmt.Sprintf("%.2f", th.Med), fmt.Sprintf("[%.2f, %.2f]", th.Min, th.Max)
 				if base > 0 {
-					ratio = fmt.Sprintf("%.2fx", th.med/base)
+					ratio = fmt.Sprintf("%.2fx", th.Med/base)
 				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
@@ -88,5 +88,5 @@ func med(xs []float64, format string) string {
 	if len(xs) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf(format, summarize(xs).med)
+	return fmt.Sprintf(format, summarize(xs).Med)
 }

@@ -5,23 +5,15 @@ import (
 	"io"
 	"slices"
 	"text/tabwriter"
+
+	benchstat "github.com/gosimplepeer/simplepeer/bench/internal/stat"
 )
 
 // stat is the median, minimum and maximum of some values.
-type stat struct{ med, min, max float64 }
+type stat = benchstat.Stat
 
-func summarize(xs []float64) stat {
-	if len(xs) == 0 {
-		return stat{}
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return stat{med, s[0], s[len(s)-1]}
-}
+// summarize returns the stat of xs.
+func summarize(xs []float64) stat { return benchstat.Summarize(xs) }
 
 // printTable prints one line per row, in order of appearance: medians and
 // [min, max] over the successful runs, then every failure.
@@ -56,9 +48,9 @@ func printTable(w io.Writer, samples []sample) {
 			st[j] = summarize(r.cols[j])
 		}
 		fmt.Fprintf(tw, "%s\t%d/%d\t%.1f\t[%.1f, %.1f]\t%.0f\t%.1f/%.1f\t%s\t%.0f\t%.0f\t%.0f\t[%.0f, %.0f]\t%.0f\t%.0f\t%.0f\t\n",
-			r.name, len(r.cols[0]), len(r.cols[0])+len(r.fails), st[0].med, st[0].min, st[0].max,
-			st[1].med, st[2].med, st[3].med, orDash(st[4].med), st[5].med, st[6].med,
-			st[7].med, st[7].min, st[7].max, st[8].med, st[9].med, st[10].med)
+			r.name, len(r.cols[0]), len(r.cols[0])+len(r.fails), st[0].Med, st[0].Min, st[0].Max,
+			st[1].Med, st[2].Med, st[3].Med, orDash(st[4].Med), st[5].Med, st[6].Med,
+			st[7].Med, st[7].Min, st[7].Max, st[8].Med, st[9].Med, st[10].Med)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "(medians unless [min, max]; drops are datagrams per run; kernel drops are machine-wide RcvbufErrors, \"at sender\"/\"at receiver\" those at each peer's own sockets to the TURN server)")

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gosimplepeer/simplepeer"
+	"github.com/gosimplepeer/simplepeer/bench/internal/trickle"
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
@@ -252,37 +253,16 @@ type pionPeer struct {
 	dc *webrtc.DataChannel // set before OnOpen's done
 	in chan string
 
-	mu        sync.Mutex
-	remoteSet bool
-	pending   []webrtc.ICECandidateInit
+	remote trickle.Candidates // held until the remote description is set
 }
 
-func (p *pionPeer) addCandidate(c webrtc.ICECandidateInit) error {
-	p.mu.Lock()
-	if !p.remoteSet {
-		p.pending = append(p.pending, c)
-		p.mu.Unlock()
-		return nil
-	}
-	p.mu.Unlock()
-	return p.pc.AddICECandidate(c)
-}
+func (p *pionPeer) addCandidate(c webrtc.ICECandidateInit) error { return p.remote.Add(c) }
 
 func (p *pionPeer) setRemote(d webrtc.SessionDescription) error {
 	if err := p.pc.SetRemoteDescription(d); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	p.remoteSet = true
-	pending := p.pending
-	p.pending = nil
-	p.mu.Unlock()
-	for _, c := range pending {
-		if err := p.pc.AddICECandidate(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p.remote.Flush()
 }
 
 type pionPair struct{ a, b *pionPeer }
@@ -296,7 +276,7 @@ func (e *pionEnv) newPeer(single bool) (*pionPeer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pionPeer{pc: pc, in: make(chan string, 1)}, nil
+	return &pionPeer{pc: pc, in: make(chan string, 1), remote: trickle.Candidates{PC: pc}}, nil
 }
 
 func (e *pionEnv) connect(ctx context.Context) (pair, error) {

@@ -310,6 +310,23 @@ func (p *jsPeer) addError(s string) {
 	p.mu.Unlock()
 }
 
+// takeError removes the errors equal to s and reports whether there was
+// one, for a known issue that shows as exactly that error.
+func (p *jsPeer) takeError(s string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kept, found := p.errors[:0], false
+	for _, e := range p.errors {
+		if e == s {
+			found = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	p.errors = kept
+	return found
+}
+
 func (p *jsPeer) errs() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

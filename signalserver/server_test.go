@@ -451,6 +451,7 @@ func TestMetrics(t *testing.T) {
 	send(t, a, `{"type":"publish","topic":"room","data":"x"}`)
 	wantPublish(t, a, "room", 2, "x")
 	wantPublish(t, b, "room", 2, "x")
+	barrier(t, a) // a's reader has counted what it relayed
 	send(t, big, `{"type":"publish","topic":"room","data":"`+strings.Repeat("x", 1000)+`"}`)
 	wantClose(t, big, websocket.StatusMessageTooBig)
 	wantDrop(t, s, reasonMessageTooBig)
@@ -467,7 +468,7 @@ func TestMetrics(t *testing.T) {
 		"signalserver_clients_accepted_total 3",
 		`signalserver_clients_dropped_total{reason="message_too_big"} 1`,
 		`signalserver_clients_dropped_total{reason="send_queue_full"} 0`,
-		"signalserver_messages_received_total 5", // 2 subscribes, 2 pings, 1 publish
+		"signalserver_messages_received_total 6", // 2 subscribes, 3 pings, 1 publish
 	} {
 		if !strings.Contains(string(body), line+"\n") {
 			t.Errorf("metrics lack %q:\n%s", line, body)

@@ -51,6 +51,14 @@ func TestRunRelaysAndShutsDown(t *testing.T) {
 	if _, data, err := c.Read(ctx); err != nil || string(data) != `{"type":"publish","topic":"room","data":1,"clients":1}` {
 		t.Fatalf("got %s, %v", data, err)
 	}
+	// The relayed frame can arrive before the server has counted it; the
+	// pong comes after: the server handles a client's frames in order.
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, data, err := c.Read(ctx); err != nil || string(data) != `{"type":"pong"}` {
+		t.Fatalf("got %s, %v; want the pong", data, err)
+	}
 
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

@@ -1,27 +1,18 @@
 package simplepeer_test
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/gosimplepeer/simplepeer/internal/leakcheck"
 	"github.com/pion/webrtc/v3"
 )
 
 // interceptorLoops counts the goroutines running one of Pion's interceptor
 // loops (NACK generator, RTCP reports, TWCC).
 func interceptorLoops() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range leakcheck.Stacks() {
 		if strings.Contains(g, "github.com/pion/interceptor/pkg/") && strings.Contains(g, "loop(") {
 			count++
 		}

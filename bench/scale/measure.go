@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gosimplepeer/simplepeer/internal/leakcheck"
 )
 
 // snapshot is the process's goroutines and memory after a full GC.
@@ -43,16 +44,7 @@ func cpuTime() time.Duration {
 type groups map[string]int
 
 func goroutineGroups() groups {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	return parseStacks(bytes.NewReader(buf))
+	return parseStacks(strings.NewReader(strings.Join(leakcheck.Stacks(), "\n\n")))
 }
 
 // parseStacks reads runtime.Stack(all) output.

@@ -37,7 +37,7 @@ type Set map[string]bool
 // Snapshot returns the goroutines running now.
 func Snapshot() Set {
 	ids := Set{}
-	for _, g := range stacks() {
+	for _, g := range Stacks() {
 		ids[header(g)] = true
 	}
 	return ids
@@ -51,7 +51,7 @@ func Leaked(before Set) []string {
 	deadline := time.Now().Add(Grace)
 	for {
 		var leaked []string
-		for _, g := range stacks() {
+		for _, g := range Stacks() {
 			if !before[header(g)] && !isSystem(g) {
 				leaked = append(leaked, g)
 			}
@@ -64,7 +64,8 @@ func Leaked(before Set) []string {
 }
 
 // stacks returns each goroutine's stack as runtime.Stack formats it.
-func stacks() []string {
+// Stacks returns the stack of every goroutine, one string each.
+func Stacks() []string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)

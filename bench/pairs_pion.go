@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosimplepeer/simplepeer/bench/internal/pionapi"
 	"github.com/gosimplepeer/simplepeer/bench/internal/trickle"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -27,16 +27,10 @@ type candidates = trickle.Candidates
 // newPionPC creates a connection the way webrtc.NewPeerConnection does
 // (default codecs and interceptors), with the variant's settings.
 func newPionPC(v variant) (*webrtc.PeerConnection, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	api, err := pionapi.Default(*v.settingEngine())
+	if err != nil {
 		return nil, err
 	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
-		return nil, err
-	}
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(*v.settingEngine()),
-		webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }
 

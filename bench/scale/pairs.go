@@ -8,9 +8,9 @@ import (
 	"sync"
 
 	"github.com/gosimplepeer/simplepeer"
+	"github.com/gosimplepeer/simplepeer/bench/internal/pionapi"
 	"github.com/gosimplepeer/simplepeer/bench/internal/trickle"
 	"github.com/pion/ice/v2"
-	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
@@ -235,15 +235,7 @@ func (e *pionEnv) api(single bool) (*webrtc.API, error) {
 	if !e.interceptors {
 		return webrtc.NewAPI(webrtc.WithSettingEngine(*se)), nil
 	}
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg)), nil
+	return pionapi.Default(*se)
 }
 
 // pionPeer is one raw PeerConnection and the candidates it received before

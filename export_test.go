@@ -70,3 +70,10 @@ func SinglePortConns(sp *SinglePort) (byUfrag, byAddr int) {
 	amu.RUnlock()
 	return byUfrag, byAddr
 }
+
+// ChannelCloseWait says how p's teardown after Close or Destroy waited for
+// the remote to close the data channel: "none", "skipped", "remote" or
+// "timed out".
+func ChannelCloseWait(p *Peer) string {
+	return [...]string{"none", "skipped", "remote", "timed out"}[p.life.channelClose.Load()]
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pion/webrtc/v3"
 )
 
 // The lifecycle of a peer, from New to Done. Each state is a channel that
@@ -25,9 +27,11 @@ import (
 //     briefly (linger), so that the remote learns of the close.
 //   - dying: destruction has started, for whatever reason; Destroyed reports
 //     true and new calls fail with ERR_DESTROYED.
-//   - torn: the actor has closed the data channel and the PeerConnection,
-//     waited for every goroutine of the peer but the dispatcher, ended Read's
-//     stream, and queued the error (if any) and close events.
+//   - torn: the actor has closed the data channel, waited (after Close or
+//     Destroy, ≤ 0.5 s) for the remote to close its end, closed the
+//     PeerConnection, waited for every goroutine of the peer but the
+//     dispatcher, ended Read's stream, and queued the error (if any) and
+//     close events.
 //   - done: the dispatcher has delivered close (or held it for an OnClose
 //     set later) and exited. Done's channel is closed.
 //
@@ -45,6 +49,11 @@ const (
 	// acknowledge what was sent (SCTP delays acknowledgements by up to
 	// 200 ms).
 	lingerTimeout = time.Second
+
+	// channelCloseTimeout bounds the wait, after Close or Destroy has
+	// closed the data channel, for the remote to close its end (one round
+	// trip when it is there) before the connection itself is closed.
+	channelCloseTimeout = 500 * time.Millisecond
 )
 
 type lifecycle struct {
@@ -54,6 +63,11 @@ type lifecycle struct {
 	dying       chan struct{} // closed when destruction starts
 	torn        chan struct{} // closed when teardown has finished
 	err         error         // what the peer was destroyed with; set before dying closes
+	// unresponsive is set when Close's flush or Destroy's linger gave up
+	// waiting for the remote's acknowledgements: the teardown then does
+	// not wait for the remote to close the channel either.
+	unresponsive atomic.Bool
+	channelClose atomic.Int32 // channelClose*: how the teardown's wait ended
 
 	dispatcherID atomic.Uint64 // the dispatcher goroutine's id, set at its start
 }
@@ -68,11 +82,14 @@ func (l *lifecycle) init() {
 // and then close, once. Destroy(nil) is Close: data already written is
 // flushed first. With a non-nil err, writes stop at once and the teardown
 // waits at most 1 s for the remote to acknowledge what was already sent,
-// so that it learns of the close. Every Read, Write and Send blocked on the
-// peer returns. Safe to call repeatedly and from any goroutine. Called from
-// outside a handler, it returns once the close event has been delivered and
-// every goroutine of the peer has ended; called from a handler, once the
-// connection is closed (the close event follows when the handler returns).
+// so that it learns of the close. Then the data channel is closed, and the
+// connection once the remote has closed its end of the channel too (at most
+// 0.5 s later), so that its channel's close reaches it before its
+// transport's. Every Read, Write and Send blocked on the peer returns. Safe
+// to call repeatedly and from any goroutine. Called from outside a handler,
+// it returns once the close event has been delivered and every goroutine of
+// the peer has ended; called from a handler, once the connection is closed
+// (the close event follows when the handler returns).
 func (p *Peer) Destroy(err error) {
 	if err == nil {
 		_ = p.Close()
@@ -89,9 +106,9 @@ func (p *Peer) Destroy(err error) {
 // Close flushes data written with Write or Send, waiting up to 5 s for the
 // remote to acknowledge it, then destroys the peer and emits close. It is
 // Destroy(nil): it returns as Destroy does, so a Close called from outside a
-// handler takes at most about 5 s, even when the remote has vanished. It
-// implements io.Closer and net.Conn, always returns nil and is safe to
-// repeat.
+// handler takes at most about 5.5 s, and about 5 s when the remote has
+// vanished. It implements io.Closer and net.Conn, always returns nil and is
+// safe to repeat.
 func (p *Peer) Close() error {
 	if !p.usable() {
 		return nil
@@ -241,6 +258,7 @@ func (p *Peer) waitDelivered(expired <-chan time.Time, stop <-chan struct{}) {
 	case <-stop:
 		return
 	case <-expired:
+		p.life.unresponsive.Store(true)
 		return
 	}
 	if !p.sentData.Load() {
@@ -260,6 +278,7 @@ func (p *Peer) waitDelivered(expired <-chan time.Time, stop <-chan struct{}) {
 			return
 		case <-expired:
 			p.log.Debugf("%s close: %d bytes unacknowledged", p.id, dc.BufferedAmount())
+			p.life.unresponsive.Store(true)
 			return
 		}
 	}
@@ -282,6 +301,7 @@ func (p *Peer) teardown(err error) {
 	p.mu.Unlock()
 	if ch != nil {
 		_ = ch.Close()
+		p.awaitRemoteChannelClose(readerDone)
 	} else if dc != nil {
 		_ = dc.Close()
 	}
@@ -300,6 +320,49 @@ func (p *Peer) teardown(err error) {
 	p.emit(event{kind: evClose})
 	close(p.life.torn)
 }
+
+// awaitRemoteChannelClose waits, after Close or Destroy has closed the
+// data channel (an SCTP stream reset), until the remote has closed its end
+// too, which ends the reader, or channelCloseTimeout passes. Closing the
+// connection at once would race the remote's channel close against its
+// transport's: libdatachannel (node-datachannel) then reports its ICE
+// connection "closed" now and then before the channel's close event, and
+// simple-peer on it ends with ERR_ICE_CONNECTION_CLOSED instead of a plain
+// close. Failures and remote closes skip the wait: the remote is gone, or
+// has closed first.
+func (p *Peer) awaitRemoteChannelClose(readerDone <-chan struct{}) {
+	if readerDone == nil || !isClosed(p.life.closing) {
+		return // a failure or a remote close
+	}
+	if p.life.unresponsive.Load() {
+		p.life.channelClose.Store(channelCloseSkipped)
+		return
+	}
+	switch p.pc.ICEConnectionState() {
+	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
+	default:
+		p.life.channelClose.Store(channelCloseSkipped)
+		return
+	}
+	timer := time.NewTimer(channelCloseTimeout)
+	defer timer.Stop()
+	select {
+	case <-readerDone:
+		p.life.channelClose.Store(channelCloseRemote)
+	case <-timer.C:
+		p.life.channelClose.Store(channelCloseTimedOut)
+		p.log.Debugf("%s close: the remote did not close the data channel within %v", p.id, channelCloseTimeout)
+	}
+}
+
+// How the teardown after Close or Destroy ended its wait for the remote to
+// close the data channel (lifecycle.channelClose).
+const (
+	channelCloseNone     int32 = iota // no wait: not closed by the user, or no channel
+	channelCloseSkipped               // no wait: the remote did not acknowledge, or ICE is down
+	channelCloseRemote                // the remote closed its end
+	channelCloseTimedOut              // channelCloseTimeout passed
+)
 
 // usable reports whether p was made by New: a nil or zero Peer behaves as a
 // destroyed one, returning errors instead of panicking.

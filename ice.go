@@ -21,6 +21,13 @@ import (
 // which makes a Go initiator restart; a JavaScript simple-peer initiator
 // ignores the field and only renegotiates. During a negotiation the restart
 // is queued, as Negotiate is. It fails with ERR_DESTROYED after destroy.
+//
+// The restart offer drops the old path at once (Pion's ICE agent forgets
+// its candidate pairs), so a remote that cannot restart ICE and closes
+// instead, as libdatachannel does (node-datachannel and webrtc-polyfill in
+// Node: libdatachannel issue 545), is not heard from again: the peer fails
+// with ERR_ICE_CONNECTION_FAILURE once the ICE timeouts pass (30 s with
+// Pion's defaults; SettingEngine.SetICETimeouts shortens them).
 func (p *Peer) RestartICE() error {
 	return p.call(func() error {
 		if p.Destroyed() {

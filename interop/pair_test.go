@@ -82,7 +82,7 @@ type pair struct {
 
 // newPair creates both peers and wires their signals to each other. It does
 // not wait for connect (see connect).
-func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool) *pair {
+func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool, tunes ...func(*simplepeer.Options)) *pair {
 	t.Helper()
 	pr := &pair{t: t, host: host, goInit: goInitiator, trickle: trickle, label: roleName(goInitiator) + "/" + trickleName(trickle)}
 	g := &goPeer{
@@ -122,6 +122,9 @@ func newPair(t *testing.T, host *jsHost, goInitiator, trickle bool) *pair {
 		// the new pair: so the Go peer offers its other interfaces too, as
 		// a Go server would. All of them are on this machine.
 		o.SettingEngine.SetInterfaceFilter(func(string) bool { return true })
+	}
+	for _, tune := range tunes {
+		tune(o)
 	}
 	p, err := simplepeer.New(o)
 	if err != nil {
@@ -190,6 +193,14 @@ func (g *goPeer) errs() []error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]error(nil), g.errors...)
+}
+
+// clearErrors forgets the errors seen so far, once a check has accounted
+// for them.
+func (g *goPeer) clearErrors() {
+	g.mu.Lock()
+	g.errors = nil
+	g.mu.Unlock()
 }
 
 // connect waits for connect on both sides and returns the connect time: from

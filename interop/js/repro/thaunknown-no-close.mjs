@@ -3,8 +3,8 @@
 // @roamhq/wrtc, through the same resolve hook the interop suite uses, so
 // that libdatachannel's own quirks stay out of it); one is destroyed; the
 // other should emit 'close' as simple-peer 9.11.1 does (the control). A
-// third run applies the fix suggested in ../../upstream/thaunknown-no-close.md
-// to a copy of the class.
+// third run applies the fix suggested in ../../upstream/README.md
+// (thaunknown-no-close) to a subclass.
 import { createRequire, register } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import path from 'node:path'

@@ -73,6 +73,10 @@
   // only: helpers for getUserMedia and stats) }.
   function createDriver (env, emit) {
     const peers = new Map()
+    // ids of the peers that have closed: a signal the Go peer sent before
+    // it learned of the close is dropped, as an app drops a signal for a
+    // peer it has destroyed.
+    const closed = new Set()
 
     function peerOf (msg) {
       const p = peers.get(msg.id)
@@ -105,6 +109,7 @@
           for (const v of state.videos) { v.srcObject = null; v.remove() }
           for (const s of state.streams) s.getTracks().forEach(t => t.stop())
           peers.delete(id)
+          closed.add(id)
         })
         peer.on('track', (track, stream) => {
           emit({ ev: 'track', id, kind: track.kind, streamId: stream.id })
@@ -112,7 +117,10 @@
         })
         peer.on('stream', stream => emit({ ev: 'stream', id, streamId: stream.id, tracks: stream.getTracks().length }))
       },
-      signal (msg) { peerOf(msg).peer.signal(msg.data) },
+      signal (msg) {
+        if (closed.has(msg.id)) return
+        peerOf(msg).peer.signal(msg.data)
+      },
       send (msg) {
         const data = msg.kind === 'text' ? makeText(msg.size, msg.seed) : makeBinary(msg.size, msg.seed)
         peerOf(msg).peer.send(data)
@@ -165,7 +173,10 @@
         const st = peerOf(msg)
         const p = st.peer
         const r = { destroyed: !!p.destroyed, destroying: !!p._destroying, pcClosed: p._pc === null, channelClosed: p._channel === null }
-        if (msg.forget && r.pcClosed) peers.delete(msg.id)
+        if (msg.forget && r.pcClosed) {
+          peers.delete(msg.id)
+          closed.add(msg.id)
+        }
         return r
       },
       async stats (msg) {

@@ -108,8 +108,8 @@ func testICERestart(t *testing.T, pr *pair, c *cellResult) {
 		}
 		ev, ok := recvJS(pr, messageTimeout)
 		if !ok {
-			t.Fatalf("JS received %d of %d bytes (restart at %d), then nothing for %v (Go buffered %d, Go ICE %v, JS ICE %v); Go errors %v, JS errors %v",
-				got, len(data), restartAfter, messageTimeout, pr.g.p.BufferedAmount(), states(pr.g.ice.since(iceBase)), states(pr.js.ice.since(jsICEBase)), pr.g.errs(), pr.js.errs())
+			t.Fatalf("JS received %d of %d bytes (restart at %d), then nothing for %v (Go buffered %d, Go ICE %v, JS ICE %v); Go errors %v, JS errors %v; %s",
+				got, len(data), restartAfter, messageTimeout, pr.g.p.BufferedAmount(), states(pr.g.ice.since(iceBase)), states(pr.js.ice.since(jsICEBase)), pr.g.errs(), pr.js.errs(), pathReport(pr))
 		}
 		if ev.Type != "binary" || ev.Len <= 0 || got+ev.Len > len(data) || ev.Hash != fnv1a(data[got:got+ev.Len]) {
 			t.Fatalf("chunk %d (%s, %d bytes at offset %d) does not match what Go wrote", chunks, ev.Type, ev.Len, got)
@@ -147,6 +147,7 @@ func testICERestart(t *testing.T, pr *pair, c *cellResult) {
 	t.Logf("Go signalled after RestartICE: %v; ufrags Go local %s→%s, remote (JS) %s→%s; JS sees local %s→%s, remote %s→%s; Go ICE %v; JS ICE %v",
 		kinds, goLocal0, goLocal1, goRemote0, goRemote1, js0.LocalUfrag, js1.LocalUfrag, js0.RemoteUfrag, js1.RemoteUfrag,
 		states(pr.g.ice.since(iceBase)), states(pr.js.ice.since(jsICEBase)))
+	t.Logf("after RestartICE: %s", pathReport(pr))
 	if goLocal1 != js1.RemoteUfrag || goRemote1 != js1.LocalUfrag {
 		t.Errorf("after the restart the sides disagree: Go local %q remote %q, JS local %q remote %q", goLocal1, goRemote1, js1.LocalUfrag, js1.RemoteUfrag)
 	}
@@ -289,4 +290,24 @@ func states[T any](items []stamped[T]) string {
 		return "(no change)"
 	}
 	return b.String()
+}
+
+// pathReport describes both sides' view of the path, for a failure: the Go
+// peer's Summary (selected pair, round trips, SCTP's congestion window,
+// retransmissions and timeouts) and the JS peer's selected candidate pair
+// from its getStats.
+func pathReport(pr *pair) string {
+	s := pr.g.p.Summary()
+	goPair := "none"
+	if s.Pair != nil {
+		goPair = s.Pair.String()
+	}
+	js := "unknown"
+	if raw, err := pr.js.cmd("pair", nil); err == nil {
+		js = string(raw)
+	} else {
+		js = "error: " + err.Error()
+	}
+	return fmt.Sprintf("Go path: pair %s, ICE RTT %v, SCTP RTT %v, cwnd %d, %d retransmissions, %d timeouts; JS selected pair: %s",
+		goPair, s.RTT, s.SCTPRTT, s.CongestionWindow, s.Retransmissions, s.Timeouts, js)
 }

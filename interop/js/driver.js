@@ -179,6 +179,32 @@
         }
         return r
       },
+      // The selected candidate pair, from getStats: for a failure's report.
+      async pair (msg) {
+        const pc = peerOf(msg).peer._pc
+        if (!pc) return null
+        const stats = await pc.getStats()
+        const byId = new Map()
+        stats.forEach(s => byId.set(s.id, s))
+        let pair = null
+        stats.forEach(s => {
+          if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId)
+        })
+        if (!pair) {
+          stats.forEach(s => {
+            if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair = s
+          })
+        }
+        if (!pair) return null
+        const name = c => c ? c.candidateType + ' ' + (c.address || c.ip) + ':' + c.port : '?'
+        return {
+          local: name(byId.get(pair.localCandidateId)),
+          remote: name(byId.get(pair.remoteCandidateId)),
+          state: pair.state,
+          bytesSent: pair.bytesSent,
+          bytesReceived: pair.bytesReceived
+        }
+      },
       async stats (msg) {
         const st = peerOf(msg)
         return env.media.stats(st.peer._pc)

@@ -18,23 +18,13 @@
 // at webrtc-shim.mjs, which re-exports INTEROP_WRTC's classes: the fork
 // runs unchanged, on the implementation under test.
 'use strict'
-const readline = require('readline')
 const path = require('path')
 const { pathToFileURL } = require('url')
 const { createDriver } = require('./driver.js')
+const { emit, version, readCommands } = require('./stdio.cjs')
 
 const PEER = process.env.INTEROP_PEER || 'simple-peer'
 const WRTC = process.env.INTEROP_WRTC || '@roamhq/wrtc'
-
-function emit (obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n')
-}
-
-// version of an installed package (its package.json may not be exported).
-function version (name) {
-  const dir = path.join(__dirname, '..', 'node_modules', name)
-  return require(path.join(dir, 'package.json')).version
-}
 
 function wrtcPackage (spec) {
   return spec.startsWith('node-datachannel') ? 'node-datachannel' : spec
@@ -100,21 +90,7 @@ process.on('uncaughtException', err => {
 
 load().then(({ SimplePeer, wrtc }) => {
   const handle = createDriver({ SimplePeer, wrtc, now }, emit)
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
-  rl.on('line', line => {
-    if (!line.trim()) return
-    let msg
-    try {
-      msg = JSON.parse(line)
-    } catch (err) {
-      emit({ ev: 'fault', error: { code: '', message: 'bad JSON from Go: ' + err.message } })
-      return
-    }
-    handle(msg)
-  })
-  // Go closes stdin when the suite ends: leave at once, whatever the
-  // WebRTC implementation still holds.
-  rl.on('close', () => process.exit(0))
+  readCommands(handle, err => emit({ ev: 'fault', error: { code: '', message: 'bad JSON from Go: ' + err.message } }))
   const versions = { node: process.version, peer: PEER, peerVersion: version(PEER), wrtc: WRTC, wrtcVersion: version(wrtcPackage(WRTC)) }
   if (WRTC !== '@roamhq/wrtc') versions.libdatachannel = require('node-datachannel').getLibraryVersion()
   if (adapted.length) versions.adapted = adapted

@@ -27,12 +27,11 @@
 // the events.
 import { Console } from 'node:console'
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
-import readline from 'node:readline'
 
 globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr })
 
 const require = createRequire(import.meta.url)
+const { emit, version, readCommands } = require('./stdio.cjs')
 const SimplePeer = require('simple-peer')
 const wrtc = require('@roamhq/wrtc')
 // room.js uses the global WebSocket; Node 20 has none, and ws on every
@@ -62,12 +61,7 @@ globalThis.WebSocket = class extends WebSocket {
 
 const { joinRoom } = await import('../../examples/signalserver/js/room.js')
 
-const emit = obj => process.stdout.write(JSON.stringify(obj) + '\n')
 const fault = (code, message) => emit({ ev: 'fault', error: { code, message } })
-
-function version (name) {
-  return JSON.parse(readFileSync(new URL('../node_modules/' + name + '/package.json', import.meta.url), 'utf8')).version
-}
 
 let room = null
 const closes = new Map() // peer → a promise of its 'close'
@@ -106,16 +100,7 @@ function close () {
   Promise.all(pending).then(() => emit({ ev: 'closed', peers: room.peers.size, foreign, announces }))
 }
 
-const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
-rl.on('line', line => {
-  if (!line.trim()) return
-  let msg
-  try {
-    msg = JSON.parse(line)
-  } catch (err) {
-    fault('', 'bad JSON from Go: ' + err.message)
-    return
-  }
+readCommands(msg => {
   try {
     switch (msg.cmd) {
       case 'join': join(msg); break
@@ -126,9 +111,7 @@ rl.on('line', line => {
   } catch (err) {
     fault('', msg.cmd + ': ' + (err.stack || err))
   }
-})
-// Go closes stdin when the test ends: leave at once, whatever wrtc holds.
-rl.on('close', () => process.exit(0))
+}, err => fault('', 'bad JSON from Go: ' + err.message))
 process.on('uncaughtException', err => fault('', 'uncaught: ' + (err.stack || err)))
 process.on('unhandledRejection', err => fault('', 'unhandled rejection: ' + (err && err.stack ? err.stack : err)))
 

@@ -26,12 +26,11 @@
 // the events.
 import { Console } from 'node:console'
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
-import readline from 'node:readline'
 
 globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr })
 
 const require = createRequire(import.meta.url)
+const { emit, version, readCommands } = require('./stdio.cjs')
 const wrtc = require('@roamhq/wrtc')
 const { WebSocket: NodeWebSocket } = require('ws')
 
@@ -44,17 +43,8 @@ if (typeof globalThis.WebSocket === 'undefined') {
 const Y = await import('yjs')
 const { WebrtcProvider } = await import('y-webrtc')
 
-function emit (obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n')
-}
-
 function fault (message) {
   emit({ ev: 'fault', error: { code: '', message } })
-}
-
-function version (name) {
-  const dir = new URL('../node_modules/' + name + '/package.json', import.meta.url)
-  return JSON.parse(readFileSync(dir, 'utf8')).version
 }
 
 let provider = null
@@ -143,16 +133,7 @@ function insert ({ text: s, index }) {
   text.insert(typeof index === 'number' ? index : text.length, s)
 }
 
-const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
-rl.on('line', line => {
-  if (!line.trim()) return
-  let msg
-  try {
-    msg = JSON.parse(line)
-  } catch (err) {
-    fault('bad JSON from Go: ' + err.message)
-    return
-  }
+readCommands(msg => {
   try {
     switch (msg.cmd) {
       case 'join': join(msg); break
@@ -163,9 +144,7 @@ rl.on('line', line => {
   } catch (err) {
     fault(msg.cmd + ': ' + (err.stack || err))
   }
-})
-// Go closes stdin when the test ends: leave at once, whatever wrtc holds.
-rl.on('close', () => process.exit(0))
+}, err => fault('bad JSON from Go: ' + err.message))
 process.on('uncaughtException', err => fault('uncaught: ' + (err.stack || err)))
 process.on('unhandledRejection', err => fault('unhandled rejection: ' + (err && err.stack ? err.stack : err)))
 

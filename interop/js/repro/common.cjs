@@ -4,12 +4,7 @@
 // TestUpstreamRepros (upstream_test.go) runs them and checks the findings.
 'use strict'
 
-const path = require('path')
-
-// version of an installed package (its package.json may not be exported).
-function version (name) {
-  return require(path.join(__dirname, '..', '..', 'node_modules', name, 'package.json')).version
-}
+const { version } = require('../stdio.cjs')
 
 // report prints the findings and ends the process: some WebRTC
 // implementations keep threads that would hold it open.

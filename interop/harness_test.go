@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -313,11 +314,21 @@ func (p *jsPeer) addError(s string) {
 // takeError removes the errors equal to s and reports whether there was
 // one, for a known issue that shows as exactly that error.
 func (p *jsPeer) takeError(s string) bool {
+	return p.takeErrors(func(e string) bool { return e == s })
+}
+
+// takeCode removes the errors with code (simple-peer's "CODE: message")
+// and reports whether there was one.
+func (p *jsPeer) takeCode(code string) bool {
+	return p.takeErrors(func(e string) bool { return strings.HasPrefix(e, code+": ") })
+}
+
+func (p *jsPeer) takeErrors(match func(string) bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	kept, found := p.errors[:0], false
 	for _, e := range p.errors {
-		if e == s {
+		if match(e) {
 			found = true
 			continue
 		}

@@ -859,7 +859,7 @@ func checkUnsupported(t *testing.T, hs *jsHostSpec, host *jsHost, goInit, trickl
 	if !waitChan(pr.js.closed, closeTimeout) {
 		t.Fatalf("Go %s: the JS peer, which lacks the feature, did not fail within %v (JS errors %v)", what, closeTimeout, pr.js.errs())
 	}
-	if !pr.js.takeError(is.match + ": " + jsErrorText(pr, is.match)) {
+	if !pr.js.takeCode(is.match) {
 		t.Errorf("Go %s: the JS peer ended with %v, want %s (%s)", what, pr.js.errs(), is.match, is.diagnosis)
 	}
 	bound := closeWithin + unsupportedICEDisconnected + unsupportedICEFailed
@@ -886,17 +886,6 @@ const (
 	unsupportedICEDisconnected = time.Second
 	unsupportedICEFailed       = 2 * time.Second
 )
-
-// jsErrorText returns the message of the JS peer's first error with code,
-// for takeError.
-func jsErrorText(pr *pair, code string) string {
-	for _, e := range pr.js.errs() {
-		if msg, ok := strings.CutPrefix(e, code+": "); ok {
-			return msg
-		}
-	}
-	return ""
-}
 
 // knownIssue reports a diagnosed incompatibility that is not the test's to
 // fix (see README.md): a skip with the diagnosis by default, so the suite
